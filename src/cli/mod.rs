@@ -1,0 +1,125 @@
+//! The command line: one file per subcommand.
+//!
+//! Exit codes are stable: 0 clean, 1 findings (errors in rules, or warnings with
+//! `--deny-warnings`), 2 usage or I/O error.
+
+mod check;
+mod format;
+mod graph;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: nothing to report.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the rules have errors (or warnings, with `--deny-warnings`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: bad arguments, or a file that could not be read or written.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "kbrules", version, about = "Compile and check diagnostic rules written from knowledge-base articles")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and check rule files, and report every error and warning
+    Check(CheckArgs),
+    /// Print the checked rule graph as Graphviz DOT
+    Graph(GraphArgs),
+}
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: source lines, labels and help
+    Human,
+    /// One `file:line:col: severity[CODE]: message` line each, for editors' problem matchers
+    Short,
+    /// One JSON document
+    Json,
+    /// SARIF 2.1.0, for code-scanning services
+    Sarif,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When writing to a terminal
+    Auto,
+    /// Always
+    Always,
+    /// Never
+    Never,
+}
+
+impl Color {
+    fn enabled(self) -> bool {
+        match self {
+            Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Always => true,
+            Color::Never => false,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Rule files or directories (searched for `*.kbr`); `rules/` by default
+    paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit with 1 when there are warnings, too
+    #[arg(long)]
+    deny_warnings: bool,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
+struct GraphArgs {
+    /// Rule files or directories; `rules/` by default
+    paths: Vec<PathBuf>,
+}
+
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("rules")]
+    } else {
+        paths
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(
+            &default_paths(args.paths),
+            args.format,
+            args.deny_warnings,
+            args.color.enabled(),
+        ),
+        Command::Graph(args) => graph::run(&default_paths(args.paths)),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,155 @@
+//! Rule text to syntax tree: the only module that sees pest's `Pair` and `Rule`.
+//!
+//! A file is first cut into top-level items by a logos token stream (`lexer.rs`); each item is
+//! checked for lexical errors and nesting depth, then parsed alone with the pest grammar in
+//! `grammar/kbrules.pest` and converted to the tree in [`crate::ast`] (`cst2ast.rs`). A broken
+//! item yields one syntax error and the items around it still parse, so a file with three broken
+//! rules gets three errors in one run. Pest's rule names are mapped to words a user knows
+//! (`errors.rs`).
+
+mod cst2ast;
+mod errors;
+pub mod lexer;
+
+use pest::Parser as _;
+
+use crate::ast;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{SourceId, Sources, Span};
+
+/// Parentheses may nest this deep; deeper input is an error, not a stack overflow.
+pub const MAX_NESTING: usize = 32;
+
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/kbrules.pest"]
+    pub struct KbrParser;
+}
+
+pub(crate) use grammar::{KbrParser, Rule};
+
+/// Parses one file: the items that parsed, and a diagnostic for each that did not.
+pub fn parse_file(sources: &Sources, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
+    let mut file = ast::File {
+        source,
+        items: Vec::new(),
+    };
+    let mut diagnostics = Vec::new();
+    let Some(text) = sources.get(source).map(|f| f.text()) else {
+        diagnostics.push(Diagnostic::internal(None, "a file id with no file"));
+        return (file, diagnostics);
+    };
+    pest::set_error_detail(true);
+    let tokens = lexer::tokens(text);
+    let mut bounds = lexer::item_starts(text, &tokens);
+    if bounds.first() != Some(&0) {
+        bounds.insert(0, 0);
+    }
+    bounds.push(text.len());
+    for pair in bounds.windows(2) {
+        let [start, end] = pair else { continue };
+        let (start, end) = (*start, *end);
+        let chunk_tokens: Vec<&lexer::Spanned> = tokens
+            .iter()
+            .filter(|t| t.start >= start && t.start < end)
+            .collect();
+        let lexical = lexical_errors(text, source, &chunk_tokens);
+        if !lexical.is_empty() {
+            diagnostics.extend(lexical);
+            continue;
+        }
+        let Some(chunk) = text.get(start..end) else {
+            diagnostics.push(Diagnostic::internal(
+                Some(Span::new(source, start, end)),
+                "an item boundary inside a character",
+            ));
+            continue;
+        };
+        match KbrParser::parse(Rule::item_only, chunk) {
+            Ok(pairs) => {
+                let mut convert = cst2ast::Converter::new(source, start);
+                for pair in pairs.flatten().filter(|p| is_item(p.as_rule())) {
+                    match convert.item(pair) {
+                        Ok(item) => file.items.push(item),
+                        Err(err) => diagnostics.push(err),
+                    }
+                }
+                diagnostics.append(&mut convert.diagnostics);
+            }
+            Err(err) => diagnostics.push(errors::syntax_error(text, source, start, chunk, &err)),
+        }
+    }
+    (file, diagnostics)
+}
+
+fn is_item(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::rule_item
+            | Rule::condition_item
+            | Rule::warning_item
+            | Rule::fact_item
+            | Rule::product_item
+            | Rule::os_item
+    )
+}
+
+fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut too_deep = false;
+    for t in tokens {
+        let span = Span::new(source, t.start, t.end);
+        match t.token {
+            None => {
+                let found = text.get(t.start..t.end).unwrap_or("");
+                out.push(
+                    Diagnostic::new(Code::UnexpectedCharacter, span, format!("unexpected character `{found}`"))
+                        .with_label("no token starts with this character")
+                        .with_help("text belongs in a string, between double quotes"),
+                );
+            }
+            Some(lexer::Token::UnterminatedString) => out.push(
+                Diagnostic::new(Code::UnterminatedString, span, "unterminated string")
+                    .with_label("this string is not closed on its line")
+                    .with_help(
+                        "close the string with `\"` before the end of the line; write a quote inside a string as `\"\"`, \
+                         and split long text into adjacent strings",
+                    ),
+            ),
+            Some(lexer::Token::UnterminatedComment) => out.push(
+                Diagnostic::new(Code::UnterminatedString, span, "unterminated block comment")
+                    .with_label("this comment is never closed")
+                    .with_help("close the comment with `*/`"),
+            ),
+            Some(lexer::Token::LParen) => {
+                depth += 1;
+                if depth > MAX_NESTING && !too_deep {
+                    too_deep = true;
+                    out.push(
+                        Diagnostic::new(
+                            Code::NestingTooDeep,
+                            span,
+                            format!("parentheses nest more than {MAX_NESTING} deep"),
+                        )
+                        .with_label("this parenthesis is too deep")
+                        .with_help("name part of the condition with `condition NAME = …` and refer to it"),
+                    );
+                }
+            }
+            Some(lexer::Token::RParen) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Parses rule text given as a string, as a file named `name`: a convenience for tests and
+/// embedders.
+pub fn parse_str(name: &str, text: &str) -> (Sources, ast::File, Vec<Diagnostic>) {
+    let mut sources = Sources::new();
+    let id = sources.add(name, text);
+    let (file, diagnostics) = parse_file(&sources, id);
+    (sources, file, diagnostics)
+}
+
