@@ -8,15 +8,19 @@ use serde::Serialize;
 
 use crate::source::{SourceId, Span};
 
-/// A value with the span it was written at; equality ignores the span.
-#[derive(Debug, Clone, Serialize)]
+/// A value with the span it was written at; equality and serialization ignore the span.
+#[derive(Debug, Clone)]
 pub struct Node<T> {
     /// The value.
-    #[serde(flatten)]
     pub node: T,
     /// Where it was written.
-    #[serde(skip)]
     pub span: Span,
+}
+
+impl<T: Serialize> Serialize for Node<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.node.serialize(serializer)
+    }
 }
 
 impl<T> Node<T> {
@@ -454,7 +458,7 @@ pub enum EventFilter {
     /// `level WORD`
     Level(Ident),
     /// `message OP "TEXT"`
-    Message(Node<MatchOp>, Text),
+    Message(Node<Op>, Text),
     /// `data[N] OP LITERAL` or `data["Name"] OP LITERAL`
     Data {
         /// Which field.

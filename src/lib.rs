@@ -28,7 +28,7 @@ pub mod ir;
 pub mod source;
 pub mod syntax;
 
-pub use check::{check, compile, Checked};
+pub use check::{Checked, check, compile};
 pub use diagnostics::{Code, Diagnostic, Severity};
 pub use ir::RuleGraph;
 pub use source::{SourceId, Sources, Span};

@@ -155,12 +155,19 @@ impl Sources {
     }
 
     /// Adds a file from raw bytes; text that is not UTF-8 is an error naming the byte offset.
-    pub fn add_bytes(&mut self, name: impl Into<String>, bytes: &[u8]) -> Result<SourceId, Diagnostic> {
+    pub fn add_bytes(
+        &mut self,
+        name: impl Into<String>,
+        bytes: &[u8],
+    ) -> Result<SourceId, Diagnostic> {
         let name = name.into();
         if bytes.len() > MAX_FILE_SIZE {
             return Err(Diagnostic::global(
                 Code::FileTooLarge,
-                format!("`{name}` is {} bytes, more than the {MAX_FILE_SIZE} a rule file may hold", bytes.len()),
+                format!(
+                    "`{name}` is {} bytes, more than the {MAX_FILE_SIZE} a rule file may hold",
+                    bytes.len()
+                ),
             )
             .with_file(name)
             .with_help("split the rules into several files"));
@@ -237,7 +244,12 @@ fn io_error(name: &str, err: &std::io::Error) -> Diagnostic {
     Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}")).with_file(name.to_string())
 }
 
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
+fn collect_files(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    errors: &mut Vec<Diagnostic>,
+) {
     let name = path.display().to_string();
     let metadata = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -267,7 +279,10 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, errors: &m
 fn line_col_of_bytes(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = bytes.get(..offset).unwrap_or(bytes);
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
     let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or(&[]))
         .chars()
         .count()

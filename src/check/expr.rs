@@ -6,12 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{values, Checker};
+use super::{Checker, values};
 use crate::ast::{self, CmpOp, ExprKind, MatchOp, Node, Op, OperandKind, Quantity};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::ir::{
-    self, BindingKind, CompareOp, Const, EventFilter, Expr, ExprId, Property, Template, TemplatePart, TextMatch,
-    Type, Value,
+    self, BindingKind, CompareOp, Const, EventFilter, Expr, ExprId, Property, Template,
+    TemplatePart, TextMatch, Type, Value,
 };
 use crate::source::Span;
 
@@ -41,10 +41,15 @@ pub(crate) struct Ctx {
 /// The names an expression certainly binds when it holds.
 pub(crate) fn binds(expr: &ast::Expr) -> HashSet<String> {
     match &expr.node {
-        ExprKind::Predicate { binding: Some(b), .. } => HashSet::from([b.node.clone()]),
+        ExprKind::Predicate {
+            binding: Some(b), ..
+        } => HashSet::from([b.node.clone()]),
         ExprKind::And(items) => items.iter().flat_map(binds).collect(),
         ExprKind::Quantifier {
-            quantity: Node { node: Quantity::All, .. },
+            quantity: Node {
+                node: Quantity::All,
+                ..
+            },
             items,
         } => items.iter().flat_map(binds).collect(),
         ExprKind::Or(items) | ExprKind::Quantifier { items, .. } => {
@@ -52,7 +57,9 @@ pub(crate) fn binds(expr: &ast::Expr) -> HashSet<String> {
             let first = sets.next().unwrap_or_default();
             sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
         }
-        ExprKind::FollowedBy { first, then, .. } => binds(first).union(&binds(then)).cloned().collect(),
+        ExprKind::FollowedBy { first, then, .. } => {
+            binds(first).union(&binds(then)).cloned().collect()
+        }
         _ => HashSet::new(),
     }
 }
@@ -62,9 +69,9 @@ fn binding_kind(pred: &ast::Predicate) -> BindingKind {
     match pred {
         P::Event(_) => BindingKind::Event,
         P::Registry(r) => match &r.test {
-            ast::RegistryTest::Value { ty, .. } => BindingKind::RegistryValue(
-                ty.as_ref().and_then(|t| values::reg_type(t).ok()),
-            ),
+            ast::RegistryTest::Value { ty, .. } => {
+                BindingKind::RegistryValue(ty.as_ref().and_then(|t| values::reg_type(t).ok()))
+            }
             _ => BindingKind::RegistryKey,
         },
         P::Service(_) => BindingKind::Service,
@@ -81,7 +88,7 @@ fn message_captures(event: &ast::EventPred) -> Captures {
     let mut captures = Captures::default();
     for f in &event.filters {
         if let ast::EventFilter::Message(op, text) = &f.node
-            && op.node == MatchOp::Regex
+            && op.node == Op::Match(MatchOp::Regex)
             && let Ok(re) = regex::Regex::new(&text.node)
         {
             captures.count = u32::try_from(re.captures_len().saturating_sub(1)).unwrap_or(0);
@@ -97,7 +104,9 @@ impl Ctx {
         for clause in &rule.clauses {
             match &clause.node {
                 ast::Clause::When(e) => self.collect(checker, e),
-                ast::Clause::Fix { verify: Some(e), .. } => self.collect(checker, e),
+                ast::Clause::Fix {
+                    verify: Some(e), ..
+                } => self.collect(checker, e),
                 _ => {}
             }
         }
@@ -110,10 +119,14 @@ impl Ctx {
                     if let Some(&first) = self.by_name.get(&b.node) {
                         let first_span = self.slots.get(first).map_or(b.span, |s| s.span);
                         checker.error(
-                            Diagnostic::new(Code::DuplicateBinding, b.span, format!("`{}` is bound twice", b.node))
-                                .with_label("bound again here")
-                                .with_secondary(first_span, "first bound here")
-                                .with_help("give each `as` its own name"),
+                            Diagnostic::new(
+                                Code::DuplicateBinding,
+                                b.span,
+                                format!("`{}` is bound twice", b.node),
+                            )
+                            .with_label("bound again here")
+                            .with_secondary(first_span, "first bound here")
+                            .with_help("give each `as` its own name"),
                         );
                         return;
                     }
@@ -173,7 +186,11 @@ fn properties(kind: BindingKind) -> &'static [(&'static str, Type)] {
             ("account", Type::Text),
             ("image", Type::Text),
         ],
-        BindingKind::Product | BindingKind::Os => &[("version", Type::Version), ("name", Type::Text), ("sp", Type::Number)],
+        BindingKind::Product | BindingKind::Os => &[
+            ("version", Type::Version),
+            ("name", Type::Text),
+            ("sp", Type::Number),
+        ],
         BindingKind::File => &[("version", Type::Version), ("path", Type::Text)],
         BindingKind::Hotfix | BindingKind::Component => &[("name", Type::Text)],
         BindingKind::Rule => &[("verdict", Type::Text)],
@@ -227,7 +244,12 @@ impl Checker<'_> {
     }
 
     /// Lowers a condition; `None` when it has errors (already reported).
-    pub(crate) fn expr(&mut self, expr: &ast::Expr, ctx: &mut Ctx, scope: &HashSet<String>) -> Option<ExprId> {
+    pub(crate) fn expr(
+        &mut self,
+        expr: &ast::Expr,
+        ctx: &mut Ctx,
+        scope: &HashSet<String>,
+    ) -> Option<ExprId> {
         match &expr.node {
             ExprKind::And(items) | ExprKind::Or(items) => {
                 let is_and = matches!(expr.node, ExprKind::And(_));
@@ -243,10 +265,12 @@ impl Checker<'_> {
                             // Flatten nested `and`s (and `or`s), so equal conditions are one node.
                             match self.interner.expr_at(id) {
                                 Some(Expr::And(grand)) if is_and => {
-                                    children.extend(grand.clone().into_iter().map(|g| (g, item.span)));
+                                    children
+                                        .extend(grand.clone().into_iter().map(|g| (g, item.span)));
                                 }
                                 Some(Expr::Or(grand)) if !is_and => {
-                                    children.extend(grand.clone().into_iter().map(|g| (g, item.span)));
+                                    children
+                                        .extend(grand.clone().into_iter().map(|g| (g, item.span)));
                                 }
                                 _ => children.push((id, item.span)),
                             }
@@ -259,7 +283,11 @@ impl Checker<'_> {
                 }
                 self.lint_junction(&children, is_and);
                 let ids = children.into_iter().map(|(id, _)| id).collect();
-                Some(self.interner.expr(if is_and { Expr::And(ids) } else { Expr::Or(ids) }))
+                Some(self.interner.expr(if is_and {
+                    Expr::And(ids)
+                } else {
+                    Expr::Or(ids)
+                }))
             }
             ExprKind::Not(inner) => {
                 let id = self.expr(inner, ctx, scope)?;
@@ -313,7 +341,11 @@ impl Checker<'_> {
                     },
                 }))
             }
-            ExprKind::FollowedBy { first, then, within } => {
+            ExprKind::FollowedBy {
+                first,
+                then,
+                within,
+            } => {
                 let a = self.event_operand(first, ctx);
                 let b = self.event_operand(then, ctx);
                 let ((first, first_bind), (then, then_bind)) = (a?, b?);
@@ -325,7 +357,12 @@ impl Checker<'_> {
                     within: within.as_ref().map(|d| d.millis),
                 }))
             }
-            ExprKind::Count { event, op, value, within } => {
+            ExprKind::Count {
+                event,
+                op,
+                value,
+                within,
+            } => {
                 if ctx.applies {
                     self.not_in_applies(ctx, expr.span, "an event count");
                     return None;
@@ -366,7 +403,9 @@ impl Checker<'_> {
                     .as_ref()
                     .and_then(|b| ctx.by_name.get(&b.node))
                     .map(|&i| ir::SlotId::from_index(i));
-                if let Some(ir::Predicate::Product { .. } | ir::Predicate::Os { .. }) = self.interner.preds.get(id.index()) {
+                if let Some(ir::Predicate::Product { .. } | ir::Predicate::Os { .. }) =
+                    self.interner.preds.get(id.index())
+                {
                 } else if ctx.applies {
                     self.not_in_applies(ctx, pred.span, "this condition");
                     return None;
@@ -378,9 +417,15 @@ impl Checker<'_> {
     }
 
     fn not_in_applies(&mut self, ctx: &mut Ctx, span: Span, what: &str) {
-        let d = Diagnostic::new(Code::NotAllowedInApplies, span, format!("{what} cannot be part of `applies`"))
-            .with_label("not about a product or operating system")
-            .with_help("`applies` says which products and systems a rule is for; move symptoms to `when`");
+        let d = Diagnostic::new(
+            Code::NotAllowedInApplies,
+            span,
+            format!("{what} cannot be part of `applies`"),
+        )
+        .with_label("not about a product or operating system")
+        .with_help(
+            "`applies` says which products and systems a rule is for; move symptoms to `when`",
+        );
         self.count_error(ctx, d);
     }
 
@@ -412,7 +457,10 @@ impl Checker<'_> {
                 format!("`{}` is a binding, not a condition", name.node),
             )
             .with_label("a binding holds an item, not a truth value")
-            .with_help(format!("compare it with a value, like `{}.data == \"…\"`", name.node))
+            .with_help(format!(
+                "compare it with a value, like `{}.data == \"…\"`",
+                name.node
+            ))
         } else {
             let names: Vec<&str> = self.conditions.keys().map(String::as_str).collect();
             self.unknown(Code::UnknownCondition, "condition", name, &names)
@@ -436,7 +484,11 @@ impl Checker<'_> {
         }
     }
 
-    fn event_operand(&mut self, expr: &ast::Expr, ctx: &mut Ctx) -> Option<(ir::PredId, Option<ir::SlotId>)> {
+    fn event_operand(
+        &mut self,
+        expr: &ast::Expr,
+        ctx: &mut Ctx,
+    ) -> Option<(ir::PredId, Option<ir::SlotId>)> {
         if let ExprKind::Predicate { pred, binding } = &expr.node
             && let ast::Predicate::Event(event) = &pred.node
         {
@@ -447,14 +499,25 @@ impl Checker<'_> {
                 .map(|&i| ir::SlotId::from_index(i));
             return Some((self.interner.pred(ir::Predicate::Event(filter)), bind));
         }
-        let d = Diagnostic::new(Code::NotAnEvent, expr.span, "`followed by` joins two events")
-            .with_label("this is not an event")
-            .with_help("write `event … followed by event … within 10m`; for other conditions use `and`");
+        let d = Diagnostic::new(
+            Code::NotAnEvent,
+            expr.span,
+            "`followed by` joins two events",
+        )
+        .with_label("this is not an event")
+        .with_help(
+            "write `event … followed by event … within 10m`; for other conditions use `and`",
+        );
         self.count_error(ctx, d);
         None
     }
 
-    pub(crate) fn text_match(&mut self, op: MatchOp, text: &ast::Text, ctx: &mut Ctx) -> Option<TextMatch> {
+    pub(crate) fn text_match(
+        &mut self,
+        op: MatchOp,
+        text: &ast::Text,
+        ctx: &mut Ctx,
+    ) -> Option<TextMatch> {
         match op {
             MatchOp::Contains => Some(TextMatch::Contains(text.node.clone())),
             MatchOp::Like => Some(TextMatch::Like(text.node.clone())),
@@ -475,9 +538,13 @@ impl Checker<'_> {
                         Some(TextMatch::Regex(id))
                     }
                     Err(regex::Error::CompiledTooBig(limit)) => {
-                        let d = Diagnostic::new(Code::RegexTooLarge, text.span, "regular expression is too large")
-                            .with_label(format!("compiles to more than {limit} bytes"))
-                            .with_help("match a shorter pattern, or use `contains` for plain text");
+                        let d = Diagnostic::new(
+                            Code::RegexTooLarge,
+                            text.span,
+                            "regular expression is too large",
+                        )
+                        .with_label(format!("compiles to more than {limit} bytes"))
+                        .with_help("match a shorter pattern, or use `contains` for plain text");
                         self.count_error(ctx, d);
                         None
                     }
@@ -502,16 +569,29 @@ impl Checker<'_> {
         }
     }
 
-    fn compare_op(&mut self, op: &Node<Op>, right: &Const, right_span: Span, ctx: &mut Ctx) -> Option<CompareOp> {
+    fn compare_op(
+        &mut self,
+        op: &Node<Op>,
+        right: &Const,
+        right_span: Span,
+        ctx: &mut Ctx,
+    ) -> Option<CompareOp> {
         match op.node {
             Op::Cmp(c) => Some(CompareOp::Cmp(c)),
             Op::Match(m) => match right {
-                Const::Text(t) => self.text_match(m, &Node::new(t.clone(), right_span), ctx).map(CompareOp::Match),
+                Const::Text(t) => self
+                    .text_match(m, &Node::new(t.clone(), right_span), ctx)
+                    .map(CompareOp::Match),
                 other => {
                     let d = Diagnostic::new(
                         Code::TypeMismatch,
                         right_span,
-                        format!("`{}` matches text, but `{}` is a {}", m.as_str(), describe_const(other), const_type(other).as_str()),
+                        format!(
+                            "`{}` matches text, but `{}` is a {}",
+                            m.as_str(),
+                            describe_const(other),
+                            const_type(other).as_str()
+                        ),
                     )
                     .with_label("expected a string")
                     .with_help("write the pattern as a string");
@@ -534,17 +614,29 @@ impl Checker<'_> {
         };
         if !ok {
             let hint = match op.node {
-                Op::Match(_) => format!("`{}` matches text; compare a {} with `==`, `<`, …", op.node.as_str(), ty.as_str()),
+                Op::Match(_) => format!(
+                    "`{}` matches text; compare a {} with `==`, `<`, …",
+                    op.node.as_str(),
+                    ty.as_str()
+                ),
                 Op::Cmp(_) => format!(
                     "a {} has no order; use `==`, `!=`{}",
                     ty.as_str(),
-                    if ty == Type::Text { ", `~`, `contains` or `like`, or `number(…)` to compare as a number" } else { "" }
+                    if ty == Type::Text {
+                        ", `~`, `contains` or `like`, or `number(…)` to compare as a number"
+                    } else {
+                        ""
+                    }
                 ),
             };
             let d = Diagnostic::new(
                 Code::InvalidOperator,
                 op.span,
-                format!("`{}` cannot be applied to {what}, a {}", op.node.as_str(), ty.as_str()),
+                format!(
+                    "`{}` cannot be applied to {what}, a {}",
+                    op.node.as_str(),
+                    ty.as_str()
+                ),
             )
             .with_label("not supported here")
             .with_help(hint);
@@ -570,7 +662,11 @@ impl Checker<'_> {
                 op.span,
                 format!("cannot compare a {} with a {}", lt.as_str(), rt.as_str()),
             )
-            .with_label(format!("this compares a {} with a {}", lt.as_str(), rt.as_str()))
+            .with_label(format!(
+                "this compares a {} with a {}",
+                lt.as_str(),
+                rt.as_str()
+            ))
             .with_secondary(left.span, format!("this is a {}", lt.as_str()))
             .with_secondary(right.span, format!("this is a {}", rt.as_str()))
             .with_help(if lt == Type::Text && rt == Type::Number {
@@ -591,7 +687,10 @@ impl Checker<'_> {
                 let d = Diagnostic::new(
                     Code::InvalidOperator,
                     right.span,
-                    format!("the pattern of `{}` must be a string written in the rule", op.node.as_str()),
+                    format!(
+                        "the pattern of `{}` must be a string written in the rule",
+                        op.node.as_str()
+                    ),
                 )
                 .with_label("not a string literal")
                 .with_help("patterns are compiled with the rules; to compare two values, use `==`");
@@ -600,11 +699,20 @@ impl Checker<'_> {
             }
             (Op::Cmp(c), _) => CompareOp::Cmp(*c),
         };
-        Some(self.interner.expr(Expr::Compare { left: lv, op: cop, right: rv }))
+        Some(self.interner.expr(Expr::Compare {
+            left: lv,
+            op: cop,
+            right: rv,
+        }))
     }
 
     /// A value and its type.
-    fn operand(&mut self, operand: &ast::Operand, ctx: &mut Ctx, scope: &HashSet<String>) -> Option<(Value, Type)> {
+    fn operand(
+        &mut self,
+        operand: &ast::Operand,
+        ctx: &mut Ctx,
+        scope: &HashSet<String>,
+    ) -> Option<(Value, Type)> {
         match &operand.node {
             OperandKind::Literal(lit) => {
                 let c = literal_const(lit);
@@ -644,19 +752,31 @@ impl Checker<'_> {
             .unknown(Code::UnknownFact, "fact", name, &names)
             .with_help(match did_you_mean(&name.node, names.iter().copied()) {
                 Some(near) => format!("did you mean `{near}`?"),
-                None => format!("declare it with `fact {}: text` (or `number`, `version`, `bool`)", name.node),
+                None => format!(
+                    "declare it with `fact {}: text` (or `number`, `version`, `bool`)",
+                    name.node
+                ),
             });
         self.count_error(ctx, d);
         None
     }
 
-    fn path(&mut self, parts: &[ast::Ident], ctx: &mut Ctx, scope: &HashSet<String>) -> Option<(Value, Type)> {
+    fn path(
+        &mut self,
+        parts: &[ast::Ident],
+        ctx: &mut Ctx,
+        scope: &HashSet<String>,
+    ) -> Option<(Value, Type)> {
         let (head, rest) = parts.split_first()?;
         let Some(&slot) = ctx.by_name.get(&head.node) else {
             let d = if self.conditions.contains_key(&head.node) {
-                Diagnostic::new(Code::UnknownBinding, head.span, format!("`{}` is a condition, not a value", head.node))
-                    .with_label("conditions are true or false, not compared")
-                    .with_help(format!("use `{}` on its own, joined with `and`", head.node))
+                Diagnostic::new(
+                    Code::UnknownBinding,
+                    head.span,
+                    format!("`{}` is a condition, not a value", head.node),
+                )
+                .with_label("conditions are true or false, not compared")
+                .with_help(format!("use `{}` on its own, joined with `and`", head.node))
             } else {
                 let names: Vec<&str> = ctx.slots.iter().map(|s| s.name.as_str()).collect();
                 let mut d = self.unknown(Code::UnknownBinding, "binding", head, &names);
@@ -713,16 +833,30 @@ impl Checker<'_> {
                     (Property::CaptureNamed(name.to_string()), Type::Text)
                 } else if let Some((p, t)) = properties(kind).iter().find(|(p, _)| *p == name) {
                     let t = if *p == "data" { main_type(kind) } else { *t };
-                    (Property::Field(p), if kind == BindingKind::Event && *p == "data" { Type::Any } else { t })
+                    (
+                        Property::Field(p),
+                        if kind == BindingKind::Event && *p == "data" {
+                            Type::Any
+                        } else {
+                            t
+                        },
+                    )
                 } else {
                     return self.unknown_property(head, prop, kind, &captures, ctx);
                 }
             }
-            [data, field] if kind == BindingKind::Event && data.node == "data" => match field.node.parse::<u32>() {
+            [data, field] if kind == BindingKind::Event && data.node == "data" => match field
+                .node
+                .parse::<u32>(
+            ) {
                 Ok(0) => {
-                    let d = Diagnostic::new(Code::InvalidDataIndex, field.span, "event data fields count from 1")
-                        .with_label("there is no field 0")
-                        .with_help("`data.1` is the first insertion string, as `%1` in the message");
+                    let d = Diagnostic::new(
+                        Code::InvalidDataIndex,
+                        field.span,
+                        "event data fields count from 1",
+                    )
+                    .with_label("there is no field 0")
+                    .with_help("`data.1` is the first insertion string, as `%1` in the message");
                     self.count_error(ctx, d);
                     return None;
                 }
@@ -741,7 +875,13 @@ impl Checker<'_> {
                 return None;
             }
         };
-        Some((Value::Binding { slot: slot_id, property }, ty))
+        Some((
+            Value::Binding {
+                slot: slot_id,
+                property,
+            },
+            ty,
+        ))
     }
 
     fn unknown_property(
@@ -754,7 +894,11 @@ impl Checker<'_> {
     ) -> Option<(Value, Type)> {
         let mut known: Vec<&str> = properties(kind).iter().map(|(p, _)| *p).collect();
         known.extend(captures.names.iter().map(String::as_str));
-        let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let list = known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut d = Diagnostic::new(
             Code::UnknownProperty,
             prop.span,
@@ -772,14 +916,25 @@ impl Checker<'_> {
     }
 
     /// Parses `{placeholders}` in text and resolves them.
-    pub(crate) fn template(&mut self, text: &ast::Text, ctx: &mut Ctx, scope: &HashSet<String>) -> Option<Template> {
+    pub(crate) fn template(
+        &mut self,
+        text: &ast::Text,
+        ctx: &mut Ctx,
+        scope: &HashSet<String>,
+    ) -> Option<Template> {
         let raw = self.source_text(text.span).to_string();
         let locate = |needle: &str| -> Span {
             match raw.find(needle) {
                 Some(at) => Span {
                     source: text.span.source,
-                    start: text.span.start.saturating_add(u32::try_from(at).unwrap_or(0)),
-                    end: text.span.start.saturating_add(u32::try_from(at + needle.len()).unwrap_or(0)),
+                    start: text
+                        .span
+                        .start
+                        .saturating_add(u32::try_from(at).unwrap_or(0)),
+                    end: text
+                        .span
+                        .start
+                        .saturating_add(u32::try_from(at + needle.len()).unwrap_or(0)),
                 },
                 None => text.span,
             }
@@ -801,9 +956,13 @@ impl Checker<'_> {
                 '{' => {
                     let rest = text.node.get(i + 1..).unwrap_or("");
                     let Some(close) = rest.find('}') else {
-                        let d = Diagnostic::new(Code::InvalidPlaceholder, locate(text.node.get(i..).unwrap_or("{")), "unclosed `{` in text")
-                            .with_label("this placeholder is not closed")
-                            .with_help("close it with `}`, or write `{{` for a literal brace");
+                        let d = Diagnostic::new(
+                            Code::InvalidPlaceholder,
+                            locate(text.node.get(i..).unwrap_or("{")),
+                            "unclosed `{` in text",
+                        )
+                        .with_label("this placeholder is not closed")
+                        .with_help("close it with `}`, or write `{{` for a literal brace");
                         self.count_error(ctx, d);
                         return None;
                     };
@@ -823,9 +982,13 @@ impl Checker<'_> {
                     }
                 }
                 '}' => {
-                    let d = Diagnostic::new(Code::InvalidPlaceholder, locate("}"), "unmatched `}` in text")
-                        .with_label("no `{` opens this")
-                        .with_help("write `}}` for a literal brace");
+                    let d = Diagnostic::new(
+                        Code::InvalidPlaceholder,
+                        locate("}"),
+                        "unmatched `}` in text",
+                    )
+                    .with_label("no `{` opens this")
+                    .with_help("write `}}` for a literal brace");
                     self.count_error(ctx, d);
                     failed = true;
                 }
@@ -838,7 +1001,13 @@ impl Checker<'_> {
         (!failed).then_some(Template { parts })
     }
 
-    fn placeholder(&mut self, inner: &str, span: Span, ctx: &mut Ctx, scope: &HashSet<String>) -> Option<Value> {
+    fn placeholder(
+        &mut self,
+        inner: &str,
+        span: Span,
+        ctx: &mut Ctx,
+        scope: &HashSet<String>,
+    ) -> Option<Value> {
         let trimmed = inner.trim();
         if trimmed.is_empty() {
             let d = Diagnostic::new(Code::InvalidPlaceholder, span, "empty placeholder `{}`")
@@ -855,13 +1024,20 @@ impl Checker<'_> {
             .split('.')
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         if !valid {
-            let d = Diagnostic::new(Code::InvalidPlaceholder, span, format!("`{{{inner}}}` is not a placeholder"))
-                .with_label("expected a name, like `{site}` or `{failure.time}`")
-                .with_help("write `{{` and `}}` for literal braces");
+            let d = Diagnostic::new(
+                Code::InvalidPlaceholder,
+                span,
+                format!("`{{{inner}}}` is not a placeholder"),
+            )
+            .with_label("expected a name, like `{site}` or `{failure.time}`")
+            .with_help("write `{{` and `}}` for literal braces");
             self.count_error(ctx, d);
             return None;
         }
-        let parts: Vec<ast::Ident> = trimmed.split('.').map(|p| Node::new(p.to_string(), span)).collect();
+        let parts: Vec<ast::Ident> = trimmed
+            .split('.')
+            .map(|p| Node::new(p.to_string(), span))
+            .collect();
         self.path(&parts, ctx, scope).map(|(v, _)| v)
     }
 
@@ -881,7 +1057,13 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::TypeMismatch,
                     lit.span,
-                    format!("`{}` is a {}, but `{}` is a {}", value_name.node, ty.as_str(), describe_const(&c), got.as_str()),
+                    format!(
+                        "`{}` is a {}, but `{}` is a {}",
+                        value_name.node,
+                        ty.as_str(),
+                        describe_const(&c),
+                        got.as_str()
+                    ),
                 )
                 .with_label(format!("expected a {}", want.as_str()))
                 .with_help(if want == Type::Number {
@@ -896,16 +1078,24 @@ impl Checker<'_> {
             && *n > u64::from(u32::MAX)
         {
             self.error(
-                Diagnostic::new(Code::NumberOutOfRange, lit.span, format!("{n} does not fit in a DWORD"))
-                    .with_label("a DWORD holds 0 to 4294967295 (0xffffffff)")
-                    .with_help("declare the value `qword` if it is a 64-bit number"),
+                Diagnostic::new(
+                    Code::NumberOutOfRange,
+                    lit.span,
+                    format!("{n} does not fit in a DWORD"),
+                )
+                .with_label("a DWORD holds 0 to 4294967295 (0xffffffff)")
+                .with_help("declare the value `qword` if it is a 64-bit number"),
             );
             return None;
         }
         Some(c)
     }
 
-    pub(crate) fn event_filter(&mut self, event: &Node<ast::EventPred>, ctx: &mut Ctx) -> Option<EventFilter> {
+    pub(crate) fn event_filter(
+        &mut self,
+        event: &Node<ast::EventPred>,
+        ctx: &mut Ctx,
+    ) -> Option<EventFilter> {
         let mut filter = EventFilter {
             log: event.log.as_ref().map(|l| l.node.clone()),
             ..EventFilter::default()
@@ -922,14 +1112,18 @@ impl Checker<'_> {
             };
             if !name.is_empty() {
                 if let Some(&first) = seen.get(name) {
-                    let d = Diagnostic::new(Code::DuplicateClause, f.span, format!("`{name}` is given twice for one event"))
-                        .with_label("second one here")
-                        .with_secondary(first, "first one here")
-                        .with_help(if name == "id" {
-                            "list several ids in one filter: `id 7000, 7009`".to_string()
-                        } else {
-                            format!("an event has one {name}; to accept several, join events with `or`")
-                        });
+                    let d = Diagnostic::new(
+                        Code::DuplicateClause,
+                        f.span,
+                        format!("`{name}` is given twice for one event"),
+                    )
+                    .with_label("second one here")
+                    .with_secondary(first, "first one here")
+                    .with_help(if name == "id" {
+                        "list several ids in one filter: `id 7000, 7009`".to_string()
+                    } else {
+                        format!("an event has one {name}; to accept several, join events with `or`")
+                    });
                     self.count_error(ctx, d);
                     ok = false;
                     continue;
@@ -956,21 +1150,49 @@ impl Checker<'_> {
                         ok = false;
                     }
                 },
-                ast::EventFilter::Message(op, text) => match self.text_match(op.node, text, ctx) {
-                    Some(m) => filter.message = Some(m),
-                    None => ok = false,
-                },
+                ast::EventFilter::Message(op, text) => {
+                    let matched = match op.node {
+                        Op::Match(m) => self.text_match(m, text, ctx),
+                        Op::Cmp(CmpOp::Eq) => Some(TextMatch::Equals(text.node.clone())),
+                        Op::Cmp(other) => {
+                            let d = Diagnostic::new(
+                                Code::InvalidOperator,
+                                op.span,
+                                format!("`{}` cannot be applied to an event's message", other.as_str()),
+                            )
+                            .with_label("not supported on message text")
+                            .with_help(
+                                "match the message with `==`, `~`, `contains` or `like`; for events whose message \
+                                 does not match, write `not event … message …`",
+                            );
+                            self.count_error(ctx, d);
+                            None
+                        }
+                    };
+                    match matched {
+                        Some(m) => filter.message = Some(m),
+                        None => ok = false,
+                    }
+                }
                 ast::EventFilter::Data { field, op, value } => {
                     let property = match &field.node {
                         ast::DataField::Index(0) => {
-                            let d = Diagnostic::new(Code::InvalidDataIndex, field.span, "event data fields count from 1")
-                                .with_label("there is no field 0")
-                                .with_help("`data[1]` is the first insertion string, as `%1` in the message");
+                            let d = Diagnostic::new(
+                                Code::InvalidDataIndex,
+                                field.span,
+                                "event data fields count from 1",
+                            )
+                            .with_label("there is no field 0")
+                            .with_help(
+                                "`data[1]` is the first insertion string, as `%1` in the message",
+                            );
                             self.count_error(ctx, d);
                             ok = false;
                             continue;
                         }
-                        ast::DataField::Index(n) => Property::Data(u32::try_from(*n).unwrap_or(u32::MAX)),
+                        ast::DataField::Index(n) => {
+                            Property::Data(u32::try_from(*n).unwrap_or(u32::MAX))
+                        }
                         ast::DataField::Name(n) => Property::DataNamed(n.clone()),
                     };
                     let c = literal_const(&value.node);
@@ -980,11 +1202,20 @@ impl Checker<'_> {
                         continue;
                     }
                     match self.compare_op(op, &c, value.span, ctx) {
-                        Some(op) => filter.data.push(ir::DataTest { field: property, op, value: c }),
+                        Some(op) => filter.data.push(ir::DataTest {
+                            field: property,
+                            op,
+                            value: c,
+                        }),
                         None => ok = false,
                     }
                 }
-                ast::EventFilter::Binary { offset, width, op, value } => {
+                ast::EventFilter::Binary {
+                    offset,
+                    width,
+                    op,
+                    value,
+                } => {
                     let w = match values::width(width) {
                         Ok(w) => w,
                         Err(d) => {
@@ -993,7 +1224,11 @@ impl Checker<'_> {
                             continue;
                         }
                     };
-                    let max = if w >= 8 { u64::MAX } else { (1u64 << (u32::from(w) * 8)) - 1 };
+                    let max = if w >= 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (u32::from(w) * 8)) - 1
+                    };
                     if value.node > max {
                         let d = Diagnostic::new(
                             Code::NumberOutOfRange,
@@ -1024,19 +1259,29 @@ impl Checker<'_> {
             return Some((start, start));
         };
         let end_id = self.ok(values::event_id(end, r.span))?;
-        let last = if inclusive { Some(end_id) } else { end_id.checked_sub(1) };
+        let last = if inclusive {
+            Some(end_id)
+        } else {
+            end_id.checked_sub(1)
+        };
         match last {
             Some(last) if last >= start => Some((start, last)),
             _ => {
                 self.error(
-                    Diagnostic::new(Code::EmptyIdRange, r.span, "this event id range holds no id")
-                        .with_label(format!(
-                            "{} {} {} is empty",
-                            r.start,
-                            if inclusive { "..=" } else { ".." },
-                            end
-                        ))
-                        .with_help("put the lower id first; `a .. b` leaves out `b`, `a ..= b` includes it"),
+                    Diagnostic::new(
+                        Code::EmptyIdRange,
+                        r.span,
+                        "this event id range holds no id",
+                    )
+                    .with_label(format!(
+                        "{} {} {} is empty",
+                        r.start,
+                        if inclusive { "..=" } else { ".." },
+                        end
+                    ))
+                    .with_help(
+                        "put the lower id first; `a .. b` leaves out `b`, `a ..= b` includes it",
+                    ),
                 );
                 None
             }

@@ -37,10 +37,16 @@ impl Checker<'_> {
             for &(b, b_span) in children.iter().skip(i + 1) {
                 if let Some(why) = self.contradiction(a, b) {
                     self.error(
-                        Diagnostic::new(Code::NeverTrue, b_span, "this condition can never be true")
-                            .with_label(why)
-                            .with_secondary(a_span, "contradicted by this")
-                            .with_help("one of the two conditions is wrong; an `and` of them never holds"),
+                        Diagnostic::new(
+                            Code::NeverTrue,
+                            b_span,
+                            "this condition can never be true",
+                        )
+                        .with_label(why)
+                        .with_secondary(a_span, "contradicted by this")
+                        .with_help(
+                            "one of the two conditions is wrong; an `and` of them never holds",
+                        ),
                     );
                     return;
                 }
@@ -73,36 +79,81 @@ fn predicate_conflict(a: &Predicate, b: &Predicate) -> Option<String> {
             let conflict = match (t1, t2) {
                 (S::State(x), S::State(y)) => x != y,
                 (S::Start(x), S::Start(y)) => x != y,
-                (S::Absent, S::Present | S::State(_) | S::Start(_) | S::Account(_) | S::Image(_) | S::DependsOn(_)) => {
-                    true
-                }
+                (
+                    S::Absent,
+                    S::Present
+                    | S::State(_)
+                    | S::Start(_)
+                    | S::Account(_)
+                    | S::Image(_)
+                    | S::DependsOn(_),
+                ) => true,
                 _ => false,
             };
             conflict.then(|| format!("service `{n1}` cannot be both at once"))
         }
-        (Predicate::RegistryKey { key: k1, exists: true }, Predicate::RegistryKey { key: k2, exists: false })
-            if keys_equal(k1, k2) =>
-        {
-            Some(format!("key `{k1}` cannot both exist and be missing"))
-        }
         (
-            Predicate::RegistryValue { key: k1, name: n1, test: ir::ValueTest::Missing, .. },
-            Predicate::RegistryValue { key: k2, name: n2, test, .. },
-        ) if keys_equal(k1, k2) && n1.eq_ignore_ascii_case(n2) && *test != ir::ValueTest::Missing => {
+            Predicate::RegistryKey {
+                key: k1,
+                exists: true,
+            },
+            Predicate::RegistryKey {
+                key: k2,
+                exists: false,
+            },
+        ) if keys_equal(k1, k2) => Some(format!("key `{k1}` cannot both exist and be missing")),
+        (
+            Predicate::RegistryValue {
+                key: k1,
+                name: n1,
+                test: ir::ValueTest::Missing,
+                ..
+            },
+            Predicate::RegistryValue {
+                key: k2,
+                name: n2,
+                test,
+                ..
+            },
+        ) if keys_equal(k1, k2)
+            && n1.eq_ignore_ascii_case(n2)
+            && *test != ir::ValueTest::Missing =>
+        {
             Some(format!("value `{n1}` cannot be missing and have data"))
         }
-        (Predicate::RegistryKey { key: k1, exists: false }, Predicate::RegistryValue { key: k2, name, test, .. })
-            if keys_equal(k1, k2) && *test != ir::ValueTest::Missing =>
-        {
+        (
+            Predicate::RegistryKey {
+                key: k1,
+                exists: false,
+            },
+            Predicate::RegistryValue {
+                key: k2,
+                name,
+                test,
+                ..
+            },
+        ) if keys_equal(k1, k2) && *test != ir::ValueTest::Missing => {
             Some(format!("value `{name}` cannot exist in a missing key"))
         }
         (
-            Predicate::Component { name: n1, present: true },
-            Predicate::Component { name: n2, present: false },
-        ) if n1.eq_ignore_ascii_case(n2) => Some(format!("component `{n1}` cannot be present and absent")),
-        (Predicate::File { path: p1, test: ir::FileTest::Missing }, Predicate::File { path: p2, test })
-            if p1.eq_ignore_ascii_case(p2) && *test != ir::FileTest::Missing =>
-        {
+            Predicate::Component {
+                name: n1,
+                present: true,
+            },
+            Predicate::Component {
+                name: n2,
+                present: false,
+            },
+        ) if n1.eq_ignore_ascii_case(n2) => {
+            Some(format!("component `{n1}` cannot be present and absent"))
+        }
+        (
+            Predicate::File {
+                path: p1,
+                test: ir::FileTest::Missing,
+            },
+            Predicate::File { path: p2, test },
+        ) if p1.eq_ignore_ascii_case(p2) && *test != ir::FileTest::Missing => {
             Some(format!("file `{p1}` cannot be missing and exist"))
         }
         _ => None,
@@ -114,7 +165,10 @@ fn keys_equal(a: &ir::RegKey, b: &ir::RegKey) -> bool {
 }
 
 /// The lints each line silences, from `allow(…)` comments; unknown names are warned about.
-fn allowed_lines(sources: &Sources, diagnostics: &mut Vec<Diagnostic>) -> HashMap<(SourceId, u32), HashSet<Code>> {
+fn allowed_lines(
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> HashMap<(SourceId, u32), HashSet<Code>> {
     let mut allowed: HashMap<(SourceId, u32), HashSet<Code>> = HashMap::new();
     for (id, file) in sources.iter() {
         let text = file.text();
@@ -124,10 +178,15 @@ fn allowed_lines(sources: &Sources, diagnostics: &mut Vec<Diagnostic>) -> HashMa
             }
             let comment = text.get(t.start..t.end).unwrap_or("");
             let body = comment.trim_start_matches('/').trim();
-            let Some(list) = body.strip_prefix("allow(").and_then(|r| r.split(')').next()) else {
+            let Some(list) = body
+                .strip_prefix("allow(")
+                .and_then(|r| r.split(')').next())
+            else {
                 continue;
             };
-            let line = file.line_col(u32::try_from(t.start).unwrap_or(u32::MAX)).line;
+            let line = file
+                .line_col(u32::try_from(t.start).unwrap_or(u32::MAX))
+                .line;
             for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 match Code::parse(name).filter(|c| c.severity() == Severity::Warning) {
                     Some(code) => {
@@ -143,13 +202,23 @@ fn allowed_lines(sources: &Sources, diagnostics: &mut Vec<Diagnostic>) -> HashMa
                             .filter(|c| c.severity() == Severity::Warning)
                             .map(|c| c.slug())
                             .collect();
-                        let mut d = Diagnostic::new(Code::UnknownLint, span, format!("`{name}` is not a lint"))
-                            .with_label("unknown lint");
+                        let mut d = Diagnostic::new(
+                            Code::UnknownLint,
+                            span,
+                            format!("`{name}` is not a lint"),
+                        )
+                        .with_label("unknown lint");
                         d = match crate::diagnostics::did_you_mean(name, lints.iter().copied()) {
-                            Some(near) => d.with_help(format!("did you mean `{near}`?")).with_suggestion(span, near),
+                            Some(near) => d
+                                .with_help(format!("did you mean `{near}`?"))
+                                .with_suggestion(span, near),
                             None => d.with_help(format!(
                                 "only warnings can be allowed; the lints are {}",
-                                lints.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+                                lints
+                                    .iter()
+                                    .map(|l| format!("`{l}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             )),
                         };
                         diagnostics.push(d);
@@ -172,7 +241,9 @@ pub(crate) fn apply_allow_comments(sources: &Sources, diagnostics: &mut Vec<Diag
             return true;
         }
         let Some(span) = d.span else { return true };
-        let Some(file) = sources.get(span.source) else { return true };
+        let Some(file) = sources.get(span.source) else {
+            return true;
+        };
         let line = file.line_col(span.start).line;
         !allowed
             .get(&(span.source, line))

@@ -22,8 +22,10 @@ mod values;
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, Clause, Item, Node};
-use crate::diagnostics::{self, did_you_mean, Code, Diagnostic};
-use crate::ir::{self, CatalogueEntry, Fact, FactId, Interner, OsId, ProductId, RuleGraph, RuleId, RuleSeverity};
+use crate::diagnostics::{self, Code, Diagnostic, did_you_mean};
+use crate::ir::{
+    self, CatalogueEntry, Fact, FactId, Interner, OsId, ProductId, RuleGraph, RuleId, RuleSeverity,
+};
 use crate::source::{Sources, Span};
 
 pub(crate) use expr::Ctx;
@@ -61,6 +63,17 @@ pub fn compile(sources: &Sources) -> Result<RuleGraph, Vec<Diagnostic>> {
 
 /// Parses and checks every file in `sources`.
 pub fn check(sources: &Sources) -> Checked {
+    crate::syntax::with_stack(|| check_here(sources)).unwrap_or_else(|| Checked {
+        graph: None,
+        diagnostics: vec![Diagnostic::internal(
+            None,
+            "the compiler thread could not run",
+        )],
+        files: Vec::new(),
+    })
+}
+
+fn check_here(sources: &Sources) -> Checked {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     for (id, _) in sources.iter() {
@@ -146,10 +159,16 @@ impl<'a> Checker<'a> {
 
     fn duplicate(&mut self, code: Code, what: &str, name: &ast::Ident, first: Span) {
         self.error(
-            Diagnostic::new(code, name.span, format!("{what} `{}` is declared twice", name.node))
-                .with_label("declared again here")
-                .with_secondary(first, "first declared here")
-                .with_help(format!("rename one of them, or remove the copy; {what} names are shared by every file")),
+            Diagnostic::new(
+                code,
+                name.span,
+                format!("{what} `{}` is declared twice", name.node),
+            )
+            .with_label("declared again here")
+            .with_secondary(first, "first declared here")
+            .with_help(format!(
+                "rename one of them, or remove the copy; {what} names are shared by every file"
+            )),
         );
     }
 
@@ -177,7 +196,8 @@ impl<'a> Checker<'a> {
                     }
                     self.conditions.insert(c.name.node.clone(), c);
                     self.cond_order.push(c.name.node.clone());
-                    self.cond_state.insert(c.name.node.clone(), CondState::Pending);
+                    self.cond_state
+                        .insert(c.name.node.clone(), CondState::Pending);
                 }
                 Item::Warning(w) => {
                     if let Some(first) = self.warnings.get(&w.name.node).map(|f| f.name.span) {
@@ -224,7 +244,11 @@ impl<'a> Checker<'a> {
     }
 
     fn catalogue_entry(&mut self, entry: &Node<ast::CatalogueEntry>, product: bool) {
-        let index = if product { self.products.len() } else { self.oses.len() };
+        let index = if product {
+            self.products.len()
+        } else {
+            self.oses.len()
+        };
         for name in std::iter::once(&entry.name).chain(&entry.aliases) {
             let key = name.node.to_lowercase();
             let taken = if product {
@@ -296,7 +320,8 @@ impl<'a> Checker<'a> {
             Some(CondState::InProgress) => None,
             Some(CondState::Pending) => {
                 let def = self.conditions.get(name).copied()?;
-                self.cond_state.insert(name.to_string(), CondState::InProgress);
+                self.cond_state
+                    .insert(name.to_string(), CondState::InProgress);
                 let mut ctx = Ctx::default();
                 let scope = expr::binds(&def.expr);
                 let id = self.expr(&def.expr, &mut ctx, &scope);
@@ -311,7 +336,8 @@ impl<'a> Checker<'a> {
                         })
                     }
                 });
-                self.cond_state.insert(name.to_string(), CondState::Done(id));
+                self.cond_state
+                    .insert(name.to_string(), CondState::Done(id));
                 if let Some(id) = id {
                     self.named.push(ir::NamedCondition {
                         name: name.to_string(),
@@ -441,15 +467,22 @@ impl<'a> Checker<'a> {
                 Clause::Diagnose(text) => diagnose_text = Some(text),
                 Clause::Step(text) => steps.push(text),
                 Clause::Warn(w) => match w {
-                    ast::WarnRef::Text(text) => warnings.push(self.template(text, &mut ctx, &when_scope)),
+                    ast::WarnRef::Text(text) => {
+                        warnings.push(self.template(text, &mut ctx, &when_scope))
+                    }
                     ast::WarnRef::Named(name) => match self.warnings.get(&name.node).copied() {
                         Some(def) => {
                             self.used_warnings.insert(name.node.clone());
-                            warnings.push(self.template(&def.text, &mut Ctx::default(), &HashSet::new()));
+                            warnings.push(self.template(
+                                &def.text,
+                                &mut Ctx::default(),
+                                &HashSet::new(),
+                            ));
                         }
                         None => {
                             ok = false;
-                            let names: Vec<&str> = self.warnings.keys().map(String::as_str).collect();
+                            let names: Vec<&str> =
+                                self.warnings.keys().map(String::as_str).collect();
                             let d = self.unknown(Code::UnknownWarning, "warning", name, &names);
                             self.error(d);
                         }
@@ -466,10 +499,12 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                Clause::Fix { action, verify } => match self.fix(action, verify.as_ref(), &mut ctx, &when_scope) {
-                    Some(fix) => fixes.push(fix),
-                    None => ok = false,
-                },
+                Clause::Fix { action, verify } => {
+                    match self.fix(action, verify.as_ref(), &mut ctx, &when_scope) {
+                        Some(fix) => fixes.push(fix),
+                        None => ok = false,
+                    }
+                }
                 Clause::Supersedes(ids) => {
                     for id in ids {
                         match self.rule_ref(id) {
@@ -487,9 +522,13 @@ impl<'a> Checker<'a> {
             .collect();
         if diagnose.is_none() {
             self.error(
-                Diagnostic::new(Code::NoDiagnosis, rule.id.span, format!("rule `{}` has no diagnosis", rule.id.node))
-                    .with_label("this rule says nothing when it fires")
-                    .with_help("add `diagnose \"…\"` with the cause the article gives"),
+                Diagnostic::new(
+                    Code::NoDiagnosis,
+                    rule.id.span,
+                    format!("rule `{}` has no diagnosis", rule.id.node),
+                )
+                .with_label("this rule says nothing when it fires")
+                .with_help("add `diagnose \"…\"` with the cause the article gives"),
             );
         }
         self.unused_bindings(&ctx);
@@ -528,7 +567,12 @@ impl<'a> Checker<'a> {
         let fix = match &action.node {
             F::Install(t) => ir::Fix::Install(t.node.clone()),
             F::Hotfix(id) => ir::Fix::Hotfix(self.ok(values::article(id))?),
-            F::RegistrySet { key, value, ty, data } => {
+            F::RegistrySet {
+                key,
+                value,
+                ty,
+                data,
+            } => {
                 let key = self.ok(values::reg_key(key));
                 let ty = match ty {
                     Some(t) => Some(self.ok(values::reg_type(t))?),
@@ -585,7 +629,13 @@ impl<'a> Checker<'a> {
     }
 
     /// "unknown X `name`", with the nearest known name as a suggestion.
-    pub(crate) fn unknown(&self, code: Code, what: &str, name: &ast::Ident, known: &[&str]) -> Diagnostic {
+    pub(crate) fn unknown(
+        &self,
+        code: Code,
+        what: &str,
+        name: &ast::Ident,
+        known: &[&str],
+    ) -> Diagnostic {
         let d = Diagnostic::new(code, name.span, format!("unknown {what} `{}`", name.node))
             .with_label(format!("no {what} has this name"));
         match did_you_mean(&name.node, known.iter().copied()) {
@@ -618,13 +668,21 @@ impl<'a> Checker<'a> {
                 && let Some(def) = self.warnings.get(name)
             {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::UnusedWarning, def.name.span, format!("warning `{name}` is never used"))
-                        .with_label("declared here")
-                        .with_help(format!("add `warn {name}` to the rules it concerns, or remove it")),
+                    Diagnostic::new(
+                        Code::UnusedWarning,
+                        def.name.span,
+                        format!("warning `{name}` is never used"),
+                    )
+                    .with_label("declared here")
+                    .with_help(format!(
+                        "add `warn {name}` to the rules it concerns, or remove it"
+                    )),
                 );
             }
         }
-        let lowered: Vec<ir::Rule> = std::mem::take(&mut self.lowered).into_iter().collect::<Option<_>>()?;
+        let lowered: Vec<ir::Rule> = std::mem::take(&mut self.lowered)
+            .into_iter()
+            .collect::<Option<_>>()?;
         let rules = match order::topological(lowered, &self.interner.exprs) {
             Ok(rules) => rules,
             Err(mut errors) => {

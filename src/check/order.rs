@@ -20,7 +20,9 @@ fn reads(exprs: &[Expr], roots: &[ExprId]) -> BTreeSet<RuleId> {
     let mut stack: Vec<ExprId> = roots.to_vec();
     let mut seen = vec![false; exprs.len()];
     while let Some(id) = stack.pop() {
-        let Some(flag) = seen.get_mut(id.index()) else { continue };
+        let Some(flag) = seen.get_mut(id.index()) else {
+            continue;
+        };
         if *flag {
             continue;
         }
@@ -29,7 +31,9 @@ fn reads(exprs: &[Expr], roots: &[ExprId]) -> BTreeSet<RuleId> {
             Some(Expr::RuleFired(r)) => {
                 out.insert(*r);
             }
-            Some(Expr::And(items) | Expr::Or(items) | Expr::AtLeast { items, .. }) => stack.extend(items),
+            Some(Expr::And(items) | Expr::Or(items) | Expr::AtLeast { items, .. }) => {
+                stack.extend(items)
+            }
             Some(Expr::Not(inner) | Expr::Scope { expr: inner, .. }) => stack.push(*inner),
             _ => {}
         }
@@ -38,7 +42,10 @@ fn reads(exprs: &[Expr], roots: &[ExprId]) -> BTreeSet<RuleId> {
 }
 
 /// Orders rules so that each comes after those it depends on; cycles are errors.
-pub(crate) fn topological(mut rules: Vec<crate::ir::Rule>, exprs: &[Expr]) -> Result<Ordered, Vec<Diagnostic>> {
+pub(crate) fn topological(
+    mut rules: Vec<crate::ir::Rule>,
+    exprs: &[Expr],
+) -> Result<Ordered, Vec<Diagnostic>> {
     let n = rules.len();
     let mut deps: Vec<BTreeSet<usize>> = Vec::with_capacity(n);
     for rule in &mut rules {
@@ -66,7 +73,12 @@ pub(crate) fn topological(mut rules: Vec<crate::ir::Rule>, exprs: &[Expr]) -> Re
             continue;
         }
         // Iterative DFS: (node, next dependency index).
-        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, deps.get(start).map(|d| d.iter().rev().copied().collect()).unwrap_or_default())];
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(
+            start,
+            deps.get(start)
+                .map(|d| d.iter().rev().copied().collect())
+                .unwrap_or_default(),
+        )];
         if let Some(m) = marks.get_mut(start) {
             *m = Mark::Active;
         }
@@ -78,7 +90,10 @@ pub(crate) fn topological(mut rules: Vec<crate::ir::Rule>, exprs: &[Expr]) -> Re
                         if let Some(m) = marks.get_mut(next) {
                             *m = Mark::Active;
                         }
-                        let next_deps = deps.get(next).map(|d| d.iter().rev().copied().collect()).unwrap_or_default();
+                        let next_deps = deps
+                            .get(next)
+                            .map(|d| d.iter().rev().copied().collect())
+                            .unwrap_or_default();
                         stack.push((next, next_deps));
                     }
                     Some(Mark::Active) => {
@@ -89,7 +104,11 @@ pub(crate) fn topological(mut rules: Vec<crate::ir::Rule>, exprs: &[Expr]) -> Re
                             .filter_map(|(r, _)| rules.get(*r).map(|x| format!("`{}`", x.id)))
                             .collect();
                         if let Some(rule) = rules.get(node) {
-                            let path = format!("{} → `{}`", names.join(" → "), rules.get(next).map_or("?", |r| r.id.as_str()));
+                            let path = format!(
+                                "{} → `{}`",
+                                names.join(" → "),
+                                rules.get(next).map_or("?", |r| r.id.as_str())
+                            );
                             let mut d = Diagnostic::new(
                                 Code::RuleCycle,
                                 rule.span,
@@ -136,7 +155,8 @@ pub(crate) fn topological(mut rules: Vec<crate::ir::Rule>, exprs: &[Expr]) -> Re
 
 /// Rewrites rule ids after reordering.
 pub(crate) fn renumber(graph: &mut RuleGraph, permutation: &[usize]) {
-    let map = |id: RuleId| RuleId::from_index(permutation.get(id.index()).copied().unwrap_or(id.index()));
+    let map =
+        |id: RuleId| RuleId::from_index(permutation.get(id.index()).copied().unwrap_or(id.index()));
     for expr in &mut graph.exprs {
         if let Expr::RuleFired(r) = expr {
             *r = map(*r);

@@ -1,13 +1,17 @@
 //! Predicates: the questions a rule asks of a snapshot, validated and interned.
 
 use super::expr::Ctx;
-use super::{values, Checker};
+use super::{Checker, values};
 use crate::ast::{self, MatchOp, Node, Op};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{self, CompareOp, PredId, Predicate, ServiceTest, Type, ValueTest, VersionRange};
 
 impl Checker<'_> {
-    pub(crate) fn predicate(&mut self, pred: &Node<ast::Predicate>, ctx: &mut Ctx) -> Option<PredId> {
+    pub(crate) fn predicate(
+        &mut self,
+        pred: &Node<ast::Predicate>,
+        ctx: &mut Ctx,
+    ) -> Option<PredId> {
         use ast::Predicate as P;
         let lowered = match &pred.node {
             P::Event(e) => {
@@ -48,7 +52,9 @@ impl Checker<'_> {
                 test: match &f.test {
                     ast::FileTest::Exists => ir::FileTest::Exists,
                     ast::FileTest::Missing => ir::FileTest::Missing,
-                    ast::FileTest::Version(spec) => ir::FileTest::Version(self.versions(Some(spec), false, ctx)?),
+                    ast::FileTest::Version(spec) => {
+                        ir::FileTest::Version(self.versions(Some(spec), false, ctx)?)
+                    }
                 },
             },
             P::Component(c) => Predicate::Component {
@@ -57,7 +63,10 @@ impl Checker<'_> {
             },
             P::Rule(_) => {
                 ctx.errors += 1;
-                self.error(Diagnostic::internal(Some(pred.span), "a rule reference reached the predicate table"));
+                self.error(Diagnostic::internal(
+                    Some(pred.span),
+                    "a rule reference reached the predicate table",
+                ));
                 return None;
             }
         };
@@ -67,9 +76,15 @@ impl Checker<'_> {
     fn reject_in_applies(&mut self, span: crate::source::Span, ctx: &mut Ctx) -> Option<PredId> {
         ctx.errors += 1;
         self.error(
-            Diagnostic::new(Code::NotAllowedInApplies, span, "this condition cannot be part of `applies`")
-                .with_label("not about a product or operating system")
-                .with_help("`applies` says which products and systems a rule is for; move symptoms to `when`"),
+            Diagnostic::new(
+                Code::NotAllowedInApplies,
+                span,
+                "this condition cannot be part of `applies`",
+            )
+            .with_label("not about a product or operating system")
+            .with_help(
+                "`applies` says which products and systems a rule is for; move symptoms to `when`",
+            ),
         );
         None
     }
@@ -96,7 +111,12 @@ impl Checker<'_> {
         }
     }
 
-    fn catalogue_lookup(&mut self, name: &ast::Text, product: bool, ctx: &mut Ctx) -> Option<usize> {
+    fn catalogue_lookup(
+        &mut self,
+        name: &ast::Text,
+        product: bool,
+        ctx: &mut Ctx,
+    ) -> Option<usize> {
         let key = name.node.to_lowercase();
         let found = if product {
             self.product_names.get(&key).map(|id| id.index())
@@ -114,7 +134,9 @@ impl Checker<'_> {
         let entries = if product { &self.products } else { &self.oses };
         let names: Vec<&str> = entries
             .iter()
-            .flat_map(|e| std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str)))
+            .flat_map(|e| {
+                std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str))
+            })
             .collect();
         let d = self.unknown(code, what, name, &names).with_help(
             match crate::diagnostics::did_you_mean(&name.node, names.iter().copied()) {
@@ -147,12 +169,13 @@ impl Checker<'_> {
                 };
                 let test = match test {
                     None => ValueTest::Exists,
-                    Some(t) => match &t.node {
-                        ast::ValueTest::Missing => ValueTest::Missing,
-                        ast::ValueTest::Count(op, n) => {
-                            if ty.is_some_and(|t| t != ir::RegType::MultiSz) {
-                                ctx.errors += 1;
-                                self.error(
+                    Some(t) => {
+                        match &t.node {
+                            ast::ValueTest::Missing => ValueTest::Missing,
+                            ast::ValueTest::Count(op, n) => {
+                                if ty.is_some_and(|t| t != ir::RegType::MultiSz) {
+                                    ctx.errors += 1;
+                                    self.error(
                                     Diagnostic::new(
                                         Code::InvalidOperator,
                                         t.span,
@@ -161,22 +184,22 @@ impl Checker<'_> {
                                     .with_label("counts the strings of a multi-string value")
                                     .with_help("declare the value `multi_sz`, or compare its data"),
                                 );
-                                return None;
+                                    return None;
+                                }
+                                ValueTest::Count(*op, *n)
                             }
-                            ValueTest::Count(*op, *n)
-                        }
-                        ast::ValueTest::Compare(op, lit) => {
-                            let c = self.registry_literal(lit, ty, name);
-                            let Some(c) = c else {
-                                ctx.errors += 1;
-                                return None;
-                            };
-                            let data_ty = ty.map_or(Type::Any, |t| t.value_type());
-                            if let (Op::Match(_), Some(t)) = (op.node, ty)
-                                && t.value_type() != Type::Text
-                            {
-                                ctx.errors += 1;
-                                self.error(
+                            ast::ValueTest::Compare(op, lit) => {
+                                let c = self.registry_literal(lit, ty, name);
+                                let Some(c) = c else {
+                                    ctx.errors += 1;
+                                    return None;
+                                };
+                                let data_ty = ty.map_or(Type::Any, |t| t.value_type());
+                                if let (Op::Match(_), Some(t)) = (op.node, ty)
+                                    && t.value_type() != Type::Text
+                                {
+                                    ctx.errors += 1;
+                                    self.error(
                                     Diagnostic::new(
                                         Code::InvalidOperator,
                                         op.span,
@@ -185,16 +208,17 @@ impl Checker<'_> {
                                     .with_label("not supported on numbers")
                                     .with_help("compare numbers with `==`, `!=`, `<`, `<=`, `>` or `>=`"),
                                 );
-                                return None;
+                                    return None;
+                                }
+                                let _ = data_ty;
+                                let cop = match op.node {
+                                    Op::Cmp(c) => CompareOp::Cmp(c),
+                                    Op::Match(m) => CompareOp::Match(self.match_text(m, lit, ctx)?),
+                                };
+                                ValueTest::Compare(cop, c)
                             }
-                            let _ = data_ty;
-                            let cop = match op.node {
-                                Op::Cmp(c) => CompareOp::Cmp(c),
-                                Op::Match(m) => CompareOp::Match(self.match_text(m, lit, ctx)?),
-                            };
-                            ValueTest::Compare(cop, c)
                         }
-                    },
+                    }
                 };
                 Predicate::RegistryValue {
                     key,
@@ -206,15 +230,24 @@ impl Checker<'_> {
         })
     }
 
-    fn match_text(&mut self, m: MatchOp, lit: &Node<ast::Literal>, ctx: &mut Ctx) -> Option<ir::TextMatch> {
+    fn match_text(
+        &mut self,
+        m: MatchOp,
+        lit: &Node<ast::Literal>,
+        ctx: &mut Ctx,
+    ) -> Option<ir::TextMatch> {
         match &lit.node {
             ast::Literal::Text(t) => self.text_match(m, &Node::new(t.clone(), lit.span), ctx),
             _ => {
                 ctx.errors += 1;
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, lit.span, format!("`{}` needs a string pattern", m.as_str()))
-                        .with_label("expected a string")
-                        .with_help("write the pattern in quotes"),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        lit.span,
+                        format!("`{}` needs a string pattern", m.as_str()),
+                    )
+                    .with_label("expected a string")
+                    .with_help("write the pattern in quotes"),
                 );
                 None
             }
@@ -249,9 +282,13 @@ impl Checker<'_> {
                     Op::Cmp(_) => {
                         ctx.errors += 1;
                         self.error(
-                            Diagnostic::new(Code::InvalidOperator, op.span, format!("`{}` cannot be applied to text", op.node.as_str()))
-                                .with_label("text has no order")
-                                .with_help("use `==`, `!=`, `~`, `contains` or `like`"),
+                            Diagnostic::new(
+                                Code::InvalidOperator,
+                                op.span,
+                                format!("`{}` cannot be applied to text", op.node.as_str()),
+                            )
+                            .with_label("text has no order")
+                            .with_help("use `==`, `!=`, `~`, `contains` or `like`"),
                         );
                         return None;
                     }

@@ -5,8 +5,11 @@
 //! which one was probably meant.
 
 use crate::ast::{self, CmpOp, VersionSpec};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
-use crate::ir::{Hive, Level, RegKey, RegType, RuleSeverity, ServiceState, StartType, Type, Version, VersionRange};
+use crate::diagnostics::{Code, Diagnostic, did_you_mean};
+use crate::ir::{
+    Hive, Level, RegKey, RegType, RuleSeverity, ServiceState, StartType, Type, Version,
+    VersionRange,
+};
 use crate::source::Span;
 
 /// The highest service-pack level accepted.
@@ -24,8 +27,9 @@ fn lookup<T: Copy>(
         return Ok(*value);
     }
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-    let mut diagnostic = Diagnostic::new(code, word.span, format!("unknown {what} `{}`", word.node))
-        .with_label(format!("not a {what}"));
+    let mut diagnostic =
+        Diagnostic::new(code, word.span, format!("unknown {what} `{}`", word.node))
+            .with_label(format!("not a {what}"));
     let choices = names
         .iter()
         .map(|n| format!("`{n}`"))
@@ -203,11 +207,13 @@ pub fn article(word: &ast::Ident) -> Result<String, Diagnostic> {
     if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
         return Ok(upper);
     }
-    Err(
-        Diagnostic::new(Code::InvalidArticleId, word.span, format!("`{}` is not a KB article id", word.node))
-            .with_label("expected an id like `Q256986` or `KB256986`")
-            .with_help("write the article's id: `Q` or `KB` followed by its number"),
+    Err(Diagnostic::new(
+        Code::InvalidArticleId,
+        word.span,
+        format!("`{}` is not a KB article id", word.node),
     )
+    .with_label("expected an id like `Q256986` or `KB256986`")
+    .with_help("write the article's id: `Q` or `KB` followed by its number"))
 }
 
 /// Checks a service-pack level: it must be in range, and allowed here.
@@ -217,7 +223,10 @@ fn check_sp(v: &ast::Node<ast::VersionLit>, sp_allowed: bool) -> Result<(), Diag
             return Err(Diagnostic::new(
                 Code::InvalidServicePack,
                 v.span,
-                format!("`{}` names a service pack, but files have no service-pack level", v.node),
+                format!(
+                    "`{}` names a service pack, but files have no service-pack level",
+                    v.node
+                ),
             )
             .with_label("a file version has numbers only")
             .with_help("compare the file's version number, like `5.0.2195.6717`"));
@@ -228,7 +237,9 @@ fn check_sp(v: &ast::Node<ast::VersionLit>, sp_allowed: bool) -> Result<(), Diag
                 v.span,
                 format!("service pack {sp} is out of range"),
             )
-            .with_label(format!("service-pack levels go from 0 to {MAX_SERVICE_PACK}"))
+            .with_label(format!(
+                "service-pack levels go from 0 to {MAX_SERVICE_PACK}"
+            ))
             .with_help("check the article for the service-pack level it names"));
         }
     }
@@ -261,11 +272,18 @@ pub fn compare_ends(a: &Version, b: &Version) -> std::cmp::Ordering {
 }
 
 /// A version spec as a range; an empty range is an error.
-pub fn version_range(spec: &ast::Node<VersionSpec>, sp_allowed: bool) -> Result<VersionRange, Diagnostic> {
+pub fn version_range(
+    spec: &ast::Node<VersionSpec>,
+    sp_allowed: bool,
+) -> Result<VersionRange, Diagnostic> {
     let empty = |why: String| {
-        Diagnostic::new(Code::EmptyVersionRange, spec.span, "this version range is empty")
-            .with_label(why)
-            .with_help("swap the ends, or use `..=` to include the upper end")
+        Diagnostic::new(
+            Code::EmptyVersionRange,
+            spec.span,
+            "this version range is empty",
+        )
+        .with_label(why)
+        .with_help("swap the ends, or use `..=` to include the upper end")
     };
     match &spec.node {
         VersionSpec::Exact(v) => {
@@ -280,7 +298,8 @@ pub fn version_range(spec: &ast::Node<VersionSpec>, sp_allowed: bool) -> Result<
         VersionSpec::Cmp(op, v) => {
             check_sp(v, sp_allowed)?;
             let ver = version(v);
-            if op.node == CmpOp::Lt && ver.parts.iter().all(|&p| p == 0) && ver.sp.unwrap_or(0) == 0 {
+            if op.node == CmpOp::Lt && ver.parts.iter().all(|&p| p == 0) && ver.sp.unwrap_or(0) == 0
+            {
                 return Err(empty(format!("no version is below `{}`", v.node)));
             }
             let mut range = VersionRange::any();
@@ -297,7 +316,11 @@ pub fn version_range(spec: &ast::Node<VersionSpec>, sp_allowed: bool) -> Result<
             }
             Ok(range)
         }
-        VersionSpec::Range { start, inclusive, end } => {
+        VersionSpec::Range {
+            start,
+            inclusive,
+            end,
+        } => {
             check_sp(start, sp_allowed)?;
             check_sp(end, sp_allowed)?;
             let (a, b) = (version(start), version(end));
@@ -311,15 +334,25 @@ pub fn version_range(spec: &ast::Node<VersionSpec>, sp_allowed: bool) -> Result<
                 .with_help(format!(
                     "write both ends in full, like `{} ..= {} sp3`",
                     start.node,
-                    if a.parts.is_empty() { &end.node } else { &start.node }
+                    if a.parts.is_empty() {
+                        &end.node
+                    } else {
+                        &start.node
+                    }
                 )));
             }
             match compare_ends(&a, &b) {
                 std::cmp::Ordering::Greater => {
-                    return Err(empty(format!("`{}` comes after `{}`", start.node, end.node)));
+                    return Err(empty(format!(
+                        "`{}` comes after `{}`",
+                        start.node, end.node
+                    )));
                 }
                 std::cmp::Ordering::Equal if !inclusive && a == b => {
-                    return Err(empty(format!("`{} .. {}` excludes its only version", start.node, end.node)));
+                    return Err(empty(format!(
+                        "`{} .. {}` excludes its only version",
+                        start.node, end.node
+                    )));
                 }
                 _ => {}
             }

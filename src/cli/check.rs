@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use super::{format, Format, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Format, format};
 use crate::diagnostics::{Code, Severity};
 use crate::source::Sources;
 
@@ -16,7 +16,10 @@ pub(super) fn run(paths: &[PathBuf], fmt: Format, deny_warnings: bool, color: bo
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     if fmt == Format::Human {
-        let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let warnings = diagnostics.len() - errors;
         let _ = writeln!(
             stdout,
@@ -28,9 +31,7 @@ pub(super) fn run(paths: &[PathBuf], fmt: Format, deny_warnings: bool, color: bo
         );
     }
     let _ = stdout.flush();
-    let usage_problem = io_errors
-        .iter()
-        .any(|d| matches!(d.code, Code::Io));
+    let usage_problem = io_errors.iter().any(|d| matches!(d.code, Code::Io));
     if usage_problem {
         EXIT_USAGE
     } else if diagnostics

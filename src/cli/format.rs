@@ -8,10 +8,16 @@ use crate::diagnostics::{self, Code, Diagnostic, RenderOptions, Severity};
 use crate::source::Sources;
 
 /// Renders diagnostics in a format.
-pub fn render(format: Format, diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+pub fn render(
+    format: Format,
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    color: bool,
+) -> String {
     match format {
         Format::Human => {
-            let mut out = diagnostics::render_all(diagnostics, sources, RenderOptions { color, width: 100 });
+            let mut out =
+                diagnostics::render_all(diagnostics, sources, RenderOptions { color, width: 100 });
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push('\n');
             }
@@ -140,7 +146,8 @@ fn json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             })
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }
@@ -155,7 +162,11 @@ fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             sarif::ReportingDescriptor::builder()
                 .id(c.as_str().to_string())
                 .name(c.slug().to_string())
-                .short_description(sarif::MultiformatMessageString::builder().text(c.title().to_string()).build())
+                .short_description(
+                    sarif::MultiformatMessageString::builder()
+                        .text(c.title().to_string())
+                        .build(),
+                )
                 .build()
         })
         .collect();
@@ -187,7 +198,10 @@ fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             };
             sarif::Result::builder()
                 .rule_id(d.code.as_str().to_string())
-                .rule_index(i64::try_from(codes.iter().position(|c| *c == d.code).unwrap_or(0)).unwrap_or(0))
+                .rule_index(
+                    i64::try_from(codes.iter().position(|c| *c == d.code).unwrap_or(0))
+                        .unwrap_or(0),
+                )
                 .level(match d.severity {
                     Severity::Error => sarif::ResultLevel::Error,
                     Severity::Warning => sarif::ResultLevel::Warning,
@@ -211,7 +225,8 @@ fn sarif(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         .version(serde_json::Value::String("2.1.0".to_string()))
         .runs(vec![run])
         .build();
-    let mut text = serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut text =
+        serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }

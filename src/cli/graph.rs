@@ -3,13 +3,16 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use super::{format, Format, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Format, format};
 use crate::source::Sources;
 
 pub(super) fn run(paths: &[PathBuf]) -> u8 {
     let (sources, io_errors) = Sources::load_paths(paths);
     if !io_errors.is_empty() {
-        eprint!("{}", format::render(Format::Human, &io_errors, &sources, false));
+        eprint!(
+            "{}",
+            format::render(Format::Human, &io_errors, &sources, false)
+        );
         return EXIT_USAGE;
     }
     let checked = crate::check(&sources);
@@ -19,7 +22,10 @@ pub(super) fn run(paths: &[PathBuf]) -> u8 {
             EXIT_OK
         }
         None => {
-            eprint!("{}", format::render(Format::Human, &checked.diagnostics, &sources, false));
+            eprint!(
+                "{}",
+                format::render(Format::Human, &checked.diagnostics, &sources, false)
+            );
             EXIT_FINDINGS
         }
     }

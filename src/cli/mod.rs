@@ -22,7 +22,11 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "kbrules", version, about = "Compile and check diagnostic rules written from knowledge-base articles")]
+#[command(
+    name = "kbrules",
+    version,
+    about = "Compile and check diagnostic rules written from knowledge-base articles"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,9 @@ pub enum Color {
 impl Color {
     fn enabled(self) -> bool {
         match self {
-            Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
             Color::Always => true,
             Color::Never => false,
         }
@@ -109,7 +115,11 @@ where
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            return ExitCode::from(if err.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            });
         }
     };
     let code = match cli.command {

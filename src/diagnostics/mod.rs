@@ -12,9 +12,9 @@ mod render;
 
 pub use codes::{Code, Severity};
 #[cfg(feature = "fancy")]
-pub use render::{render, render_all, RenderOptions};
+pub use render::{RenderOptions, render, render_all};
 
-use crate::source::{LineCol, Span, Sources};
+use crate::source::{LineCol, Sources, Span};
 
 /// A labelled span that explains part of a diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +187,13 @@ pub struct Location {
 
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}[{}]: {}", self.severity.as_str(), self.code, self.message)
+        write!(
+            f,
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -206,7 +212,10 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 }
 
 /// "did you mean `x`?", for the candidate nearest to `name`, if any is near enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_lowercase();
     candidates
         .into_iter()

@@ -105,7 +105,13 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, options: RenderOptions
             } else if let Some(other) = sources.get(label.span.source) {
                 // miette draws one file per diagnostic: a label in another file becomes a note.
                 let at = other.line_col(label.span.start);
-                let note = format!("{} at {}:{}:{}", label.message, other.name(), at.line, at.column);
+                let note = format!(
+                    "{} at {}:{}:{}",
+                    label.message,
+                    other.name(),
+                    at.line,
+                    at.column
+                );
                 help = Some(match help {
                     Some(h) => format!("{note}\n{h}"),
                     None => note,

@@ -578,6 +578,21 @@ pub enum Level {
     AuditFailure,
 }
 
+impl Level {
+    /// As the language writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Critical => "critical",
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Information => "information",
+            Level::Verbose => "verbose",
+            Level::AuditSuccess => "audit_success",
+            Level::AuditFailure => "audit_failure",
+        }
+    }
+}
+
 /// A service state, as the service control manager names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceState {

@@ -38,7 +38,10 @@ impl<'i> Children<'i> {
 }
 
 fn unexpected(span: Span, pair: &Pair<'_, Rule>) -> Diagnostic {
-    Diagnostic::internal(Some(span), format!("unexpected `{:?}` in the parse tree", pair.as_rule()))
+    Diagnostic::internal(
+        Some(span),
+        format!("unexpected `{:?}` in the parse tree", pair.as_rule()),
+    )
 }
 
 impl Converter {
@@ -55,7 +58,11 @@ impl Converter {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         let trimmed = pair.as_str().trim_end().len();
-        Span::new(self.source, self.offset + s.start(), self.offset + s.start() + trimmed)
+        Span::new(
+            self.source,
+            self.offset + s.start(),
+            self.offset + s.start() + trimmed,
+        )
     }
 
     fn children<'i>(&self, pair: &Pair<'i, Rule>) -> Children<'i> {
@@ -99,7 +106,14 @@ impl Converter {
                 let name = self.ident(&c.next("the fact's name")?);
                 let ty = self.ident(&c.next("the fact's type")?);
                 let description = c.next_if(Rule::string).map(|p| self.string(&p));
-                Item::Fact(Node::new(FactDef { name, ty, description }, span))
+                Item::Fact(Node::new(
+                    FactDef {
+                        name,
+                        ty,
+                        description,
+                    },
+                    span,
+                ))
             }
             Rule::product_item | Rule::os_item => {
                 let is_product = pair.as_rule() == Rule::product_item;
@@ -145,7 +159,9 @@ impl Converter {
                     })
                     .collect(),
             ),
-            Rule::supersedes_clause => Clause::Supersedes(c.pairs.map(|p| self.ident(&p)).collect()),
+            Rule::supersedes_clause => {
+                Clause::Supersedes(c.pairs.map(|p| self.ident(&p)).collect())
+            }
             Rule::when_clause => Clause::When(self.expr(c.next("the condition")?)?),
             Rule::diagnose_clause => Clause::Diagnose(self.string(&c.next("the diagnosis")?)),
             Rule::step_clause => Clause::Step(self.string(&c.next("the step")?)),
@@ -187,7 +203,12 @@ impl Converter {
                 c.next("`to`")?;
                 let ty = c.next_if(Rule::reg_type).map(|p| self.first_ident(&p));
                 let data = self.literal(c.next("the data")?)?;
-                Fix::RegistrySet { key, value, ty, data }
+                Fix::RegistrySet {
+                    key,
+                    value,
+                    ty,
+                    data,
+                }
             }
             Rule::fix_reg_delete => {
                 c.next("`delete`")?;
@@ -244,9 +265,13 @@ impl Converter {
         };
         parsed.unwrap_or_else(|_| {
             self.diagnostics.push(
-                Diagnostic::new(Code::NumberOutOfRange, self.span(pair), format!("`{text}` is too large"))
-                    .with_label("does not fit in 64 bits")
-                    .with_help("numbers go up to 18446744073709551615 (0xffffffffffffffff)"),
+                Diagnostic::new(
+                    Code::NumberOutOfRange,
+                    self.span(pair),
+                    format!("`{text}` is too large"),
+                )
+                .with_label("does not fit in 64 bits")
+                .with_help("numbers go up to 18446744073709551615 (0xffffffffffffffff)"),
             );
             0
         })
@@ -271,7 +296,14 @@ impl Converter {
                 {
                     return Ok(only);
                 }
-                Ok(Node::new(if is_or { ExprKind::Or(items) } else { ExprKind::And(items) }, span))
+                Ok(Node::new(
+                    if is_or {
+                        ExprKind::Or(items)
+                    } else {
+                        ExprKind::And(items)
+                    },
+                    span,
+                ))
             }
             Rule::unary => {
                 let mut nots = Vec::new();
@@ -283,7 +315,8 @@ impl Converter {
                         inner = Some(self.expr(p)?);
                     }
                 }
-                let mut expr = inner.ok_or_else(|| Diagnostic::internal(Some(span), "`not` with no operand"))?;
+                let mut expr = inner
+                    .ok_or_else(|| Diagnostic::internal(Some(span), "`not` with no operand"))?;
                 for not_span in nots.into_iter().rev() {
                     let span = not_span.to(expr.span);
                     expr = Node::new(ExprKind::Not(Box::new(expr)), span);
@@ -351,7 +384,15 @@ impl Converter {
                     Some(w) => Some(self.within(&w)?),
                     None => None,
                 };
-                Ok(Node::new(ExprKind::Count { event, op, value, within }, span))
+                Ok(Node::new(
+                    ExprKind::Count {
+                        event,
+                        op,
+                        value,
+                        within,
+                    },
+                    span,
+                ))
             }
             Rule::comparison => {
                 let mut c = self.children(&pair);
@@ -371,7 +412,10 @@ impl Converter {
             }
             Rule::cond_ref => {
                 let mut c = self.children(&pair);
-                Ok(Node::new(ExprKind::Ref(self.ident(&c.next("the name")?)), span))
+                Ok(Node::new(
+                    ExprKind::Ref(self.ident(&c.next("the name")?)),
+                    span,
+                ))
             }
             _ => Err(unexpected(span, &pair)),
         }
@@ -395,13 +439,20 @@ impl Converter {
             "h" => 3_600_000,
             _ => 86_400_000,
         };
-        let millis = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(scale));
+        let millis = digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale));
         Duration {
             millis: millis.unwrap_or_else(|| {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::NumberOutOfRange, self.span(pair), format!("`{text}` is too long"))
-                        .with_label("this duration overflows")
-                        .with_help("write a duration of at most a few years, like `30d`"),
+                    Diagnostic::new(
+                        Code::NumberOutOfRange,
+                        self.span(pair),
+                        format!("`{text}` is too long"),
+                    )
+                    .with_label("this duration overflows")
+                    .with_help("write a duration of at most a few years, like `30d`"),
                 );
                 0
             }),
@@ -461,7 +512,9 @@ impl Converter {
                 c.next("`number`")?;
                 OperandKind::Number(Box::new(self.operand(c.next("the operand")?)?))
             }
-            Rule::path => OperandKind::Path(pair.clone().into_inner().map(|p| self.ident(&p)).collect()),
+            Rule::path => {
+                OperandKind::Path(pair.clone().into_inner().map(|p| self.ident(&p)).collect())
+            }
             _ => OperandKind::Literal(self.literal(pair)?.node),
         };
         Ok(Node::new(kind, span))
@@ -477,7 +530,10 @@ impl Converter {
                 let mut c = self.children(&pair);
                 let v = self.version(&c.next("the version")?)?;
                 match v {
-                    VersionLit { ref parts, sp: None } if parts.len() == 1 && !pair.as_str().contains('.') => {
+                    VersionLit {
+                        ref parts,
+                        sp: None,
+                    } if parts.len() == 1 && !pair.as_str().contains('.') => {
                         Literal::Integer(parts.first().copied().unwrap_or(0))
                     }
                     v => Literal::Version(v),
@@ -513,8 +569,12 @@ impl Converter {
                     let digits = p.as_str().get(2..).unwrap_or("");
                     sp = Some(digits.parse::<u64>().unwrap_or_else(|_| {
                         self.diagnostics.push(
-                            Diagnostic::new(Code::NumberOutOfRange, self.span(&p), "service pack level is too large")
-                                .with_label("does not fit in 64 bits"),
+                            Diagnostic::new(
+                                Code::NumberOutOfRange,
+                                self.span(&p),
+                                "service pack level is too large",
+                            )
+                            .with_label("does not fit in 64 bits"),
                         );
                         0
                     }));
@@ -645,7 +705,9 @@ impl Converter {
                         let mut ic = self.children(&item);
                         let start = self.number(&ic.next("the id")?);
                         let end = match ic.next_if(Rule::range_op) {
-                            Some(op) => Some((self.number(&ic.next("the last id")?), op.as_str() == "..=")),
+                            Some(op) => {
+                                Some((self.number(&ic.next("the last id")?), op.as_str() == "..="))
+                            }
                             None => None,
                         };
                         ids.push(Node::new(IdRange { start, end }, item_span));
@@ -654,7 +716,7 @@ impl Converter {
                 }
                 Rule::ev_level => EventFilter::Level(self.ident(&fc.next("the level")?)),
                 Rule::ev_message => {
-                    let op = self.match_op(&fc.next("the match")?)?;
+                    let op = self.op(&fc.next("the match")?)?;
                     EventFilter::Message(op, self.string(&fc.next("the text")?))
                 }
                 Rule::ev_data => {
@@ -680,7 +742,12 @@ impl Converter {
                     let op = self.cmp_op(&fc.next("the comparison")?)?;
                     let v = fc.next("the number")?;
                     let value = Node::new(self.number(&v), self.span(&v));
-                    EventFilter::Binary { offset, width, op, value }
+                    EventFilter::Binary {
+                        offset,
+                        width,
+                        op,
+                        value,
+                    }
                 }
                 _ => return Err(unexpected(span, &f)),
             };

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use pest::error::{ErrorVariant, InputLocation};
 
-use super::lexer::{self, Token};
 use super::Rule;
+use super::lexer::{self, Token};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{SourceId, Span};
 
@@ -18,17 +18,17 @@ fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
         EOI => "end of file",
-        item_only | rule_item | condition_item | warning_item | fact_item | product_item | os_item => {
-            "an item (`rule`, `condition`, `warning`, `fact`, `product` or `os`)"
-        }
-        title_clause | applies_clause | severity_clause | tags_clause | supersedes_clause | when_clause
-        | diagnose_clause | step_clause | warn_clause | see_clause | fix_clause | kw_title | kw_applies
-        | kw_severity | kw_tags | kw_supersedes | kw_when | kw_diagnose | kw_step | kw_warn | kw_see | kw_fix => {
+        item_only | rule_item | condition_item | warning_item | fact_item | product_item
+        | os_item => "an item (`rule`, `condition`, `warning`, `fact`, `product` or `os`)",
+        title_clause | applies_clause | severity_clause | tags_clause | supersedes_clause
+        | when_clause | diagnose_clause | step_clause | warn_clause | see_clause | fix_clause
+        | kw_title | kw_applies | kw_severity | kw_tags | kw_supersedes | kw_when | kw_diagnose
+        | kw_step | kw_warn | kw_see | kw_fix => {
             "a clause (`title`, `applies`, `severity`, `when`, `diagnose`, `step`, `fix`, …)"
         }
-        expr | conj | unary | seq | paren | quantifier | count_cmp | comparison | bound | cond_ref | not_op
-        | event_pred | registry_pred | service_pred | product_pred | os_pred | hotfix_pred | file_pred
-        | component_pred | rule_ref => "a condition",
+        expr | conj | unary | seq | paren | quantifier | count_cmp | comparison | bound
+        | cond_ref | not_op | event_pred | registry_pred | service_pred | product_pred
+        | os_pred | hotfix_pred | file_pred | component_pred | rule_ref => "a condition",
         fact_ref | to_number | path | version_lit | boolean => "a value",
         ident | dotted | word | article | tag => "a name",
         string | string_part => "a string",
@@ -49,8 +49,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         svc_start | svc_account | svc_depends | svc_image | svc_state => {
             "a service test (`running`, `stopped`, `start`, `account`, `depends on`, …)"
         }
-        fix_install | fix_hotfix | fix_reg_set | fix_reg_delete | fix_restart_service | fix_restart_computer
-        | fix_reinstall | fix_run => "a fix (`install`, `hotfix`, `registry`, `restart`, `reinstall`, `run`)",
+        fix_install | fix_hotfix | fix_reg_set | fix_reg_delete | fix_restart_service
+        | fix_restart_computer | fix_reinstall | fix_run => {
+            "a fix (`install`, `hotfix`, `registry`, `restart`, `reinstall`, `run`)"
+        }
         within => "`within`",
         followed_by => "`followed by`",
         aka => "`aka`",
@@ -83,9 +85,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
 
 /// The first token of `rest` that is not a comment or line break.
 fn first_token(rest: &str) -> Option<lexer::Spanned> {
-    lexer::tokens(rest)
-        .into_iter()
-        .find(|t| !matches!(t.token, Some(Token::Newline | Token::LineComment | Token::BlockComment)))
+    lexer::tokens(rest).into_iter().find(|t| {
+        !matches!(
+            t.token,
+            Some(Token::Newline | Token::LineComment | Token::BlockComment)
+        )
+    })
 }
 
 /// Describes the token found where the error is.
@@ -111,11 +116,59 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// The words the grammar reserves.
 pub(crate) const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "as", "rule", "condition", "warning", "fact", "product", "os", "when", "title",
-    "applies", "severity", "tags", "diagnose", "step", "warn", "see", "fix", "verify", "supersedes", "event",
-    "registry", "service", "hotfix", "file", "component", "count", "within", "followed", "any", "all",
-    "source", "id", "level", "message", "data", "value", "missing", "exists", "present", "absent", "start",
-    "account", "depends", "image", "version", "contains", "like", "true", "false", "aka",
+    "and",
+    "or",
+    "not",
+    "as",
+    "rule",
+    "condition",
+    "warning",
+    "fact",
+    "product",
+    "os",
+    "when",
+    "title",
+    "applies",
+    "severity",
+    "tags",
+    "diagnose",
+    "step",
+    "warn",
+    "see",
+    "fix",
+    "verify",
+    "supersedes",
+    "event",
+    "registry",
+    "service",
+    "hotfix",
+    "file",
+    "component",
+    "count",
+    "within",
+    "followed",
+    "any",
+    "all",
+    "source",
+    "id",
+    "level",
+    "message",
+    "data",
+    "value",
+    "missing",
+    "exists",
+    "present",
+    "absent",
+    "start",
+    "account",
+    "depends",
+    "image",
+    "version",
+    "contains",
+    "like",
+    "true",
+    "false",
+    "aka",
 ];
 
 fn is_keyword(word: &str) -> bool {
@@ -159,7 +212,11 @@ pub(super) fn syntax_error(
             }
         }
     }
-    let mut list: Vec<String> = tokens.into_iter().collect();
+    // A token already named in a description ("a match (`~`, …)") is not listed again.
+    let mut list: Vec<String> = tokens
+        .into_iter()
+        .filter(|t| !expected.iter().any(|d| d.contains(t.as_str())))
+        .collect();
     list.extend(expected.iter().map(|s| s.to_string()));
     if list.len() > 1 {
         list.retain(|s| s != "end of file");
@@ -171,14 +228,32 @@ pub(super) fn syntax_error(
     let first = first_token(rest);
     let found_text = found(rest, first);
     let (start, end) = first.map_or((pos, pos), |t| (pos + t.start, pos + t.end));
-    build(text, source, offset + start, offset + end, &list, &found_text)
+    build(
+        text,
+        source,
+        offset + start,
+        offset + end,
+        &list,
+        &found_text,
+    )
 }
 
-fn build(text: &str, source: SourceId, start: usize, end: usize, list: &[String], found_text: &str) -> Diagnostic {
+fn build(
+    text: &str,
+    source: SourceId,
+    start: usize,
+    end: usize,
+    list: &[String],
+    found_text: &str,
+) -> Diagnostic {
     let expected = join_or(list);
     let span = Span::new(source, start, end);
-    let mut diagnostic = Diagnostic::new(Code::SyntaxError, span, format!("expected {expected}, found {found_text}"))
-        .with_label(format!("expected {}", short(list)));
+    let mut diagnostic = Diagnostic::new(
+        Code::SyntaxError,
+        span,
+        format!("expected {expected}, found {found_text}"),
+    )
+    .with_label(format!("expected {}", short(list)));
     let word = text.get(start..end).unwrap_or("");
     if let Some(help) = help_for(list, found_text, word) {
         diagnostic = diagnostic.with_help(help);
@@ -200,23 +275,42 @@ fn short(list: &[String]) -> String {
 fn help_for(list: &[String], found_text: &str, word: &str) -> Option<String> {
     let expects = |s: &str| list.iter().any(|l| l == s);
     if expects("a name") && found_text.starts_with("keyword") {
-        return Some(format!("`{word}` is a keyword and cannot be used as a name; choose another name"));
+        return Some(format!(
+            "`{word}` is a keyword and cannot be used as a name; choose another name"
+        ));
     }
     if word == "=" && list.iter().any(|l| l.contains("`==`")) {
-        return Some("compare with `==`; a single `=` only names a condition or warning".to_string());
+        return Some(
+            "compare with `==`; a single `=` only names a condition or warning".to_string(),
+        );
     }
     if word.starts_with('\'') {
         return Some("strings are written between double quotes: `\"text\"`".to_string());
     }
     if expects("a condition") && (word == "}" || word.is_empty()) {
-        return Some("a condition is missing here; remove the dangling `and`, `or` or `not`, or complete it".to_string());
+        return Some(
+            "a condition is missing here; remove the dangling `and`, `or` or `not`, or complete it"
+                .to_string(),
+        );
     }
     if (word == "&&" || word == "||" || word == "!") && expects("a condition") {
         return Some("write `and`, `or` and `not` as words".to_string());
     }
-    if word.starts_with(|c: char| c.is_ascii_alphabetic()) && list.iter().any(|l| l.starts_with("a clause")) {
+    if word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && list.iter().any(|l| l.starts_with("a clause"))
+    {
         const CLAUSES: &[&str] = &[
-            "title", "applies", "severity", "tags", "supersedes", "when", "diagnose", "step", "warn", "see", "fix",
+            "title",
+            "applies",
+            "severity",
+            "tags",
+            "supersedes",
+            "when",
+            "diagnose",
+            "step",
+            "warn",
+            "see",
+            "fix",
         ];
         if let Some(near) = crate::diagnostics::did_you_mean(word, CLAUSES.iter().copied()) {
             return Some(format!("did you mean `{near}`?"));

@@ -92,7 +92,8 @@ pub fn item_starts(text: &str, tokens: &[Spanned]) -> Vec<usize> {
             Some(Token::LBrace) => depth += 1,
             Some(Token::RBrace) => depth = depth.saturating_sub(1),
             Some(Token::Word) => {
-                let at_line_start = t.start == 0 || text.as_bytes().get(t.start - 1) == Some(&b'\n');
+                let at_line_start =
+                    t.start == 0 || text.as_bytes().get(t.start - 1) == Some(&b'\n');
                 let word = text.get(t.start..t.end).unwrap_or("");
                 if at_line_start && ITEM_KEYWORDS.contains(&word) {
                     let nested_ok = matches!(word, "rule" | "condition" | "warning" | "fact");

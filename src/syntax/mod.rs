@@ -28,7 +28,27 @@ mod grammar {
 
 pub(crate) use grammar::{KbrParser, Rule};
 
-/// Parses one file: the items that parsed, and a diagnostic for each that did not.
+/// The stack the compiler runs on. The grammar's recursion is bounded by [`MAX_NESTING`], but
+/// a debug build of the generated parser needs far more stack per level than a release build;
+/// running on a thread of known stack size makes the bound hold on any caller's thread. The
+/// memory is reserved, not committed: only what is used is touched.
+pub const STACK_SIZE: usize = 64 << 20;
+
+/// Runs `f` on a thread with [`STACK_SIZE`] of stack (or on this thread if none can be made).
+pub(crate) fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        let builder = std::thread::Builder::new()
+            .name("kbrules-compile".to_string())
+            .stack_size(STACK_SIZE);
+        match builder.spawn_scoped(scope, f) {
+            Ok(handle) => handle.join().ok(),
+            Err(_) => None,
+        }
+    })
+}
+
+/// Parses one file: the items that parsed, and a diagnostic for each that did not. Call it on a
+/// thread with enough stack (see [`STACK_SIZE`]); [`crate::check`] and [`parse_str`] do.
 pub fn parse_file(sources: &Sources, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     let mut file = ast::File {
         source,
@@ -97,9 +117,35 @@ fn is_item(rule: Rule) -> bool {
 fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut depth = 0usize;
+    let mut nots = 0usize;
     let mut too_deep = false;
     for t in tokens {
         let span = Span::new(source, t.start, t.end);
+        let word = text.get(t.start..t.end).unwrap_or("");
+        if t.token == Some(lexer::Token::Word) && word == "not" {
+            nots += 1;
+            if depth + nots > MAX_NESTING && !too_deep {
+                too_deep = true;
+                out.push(
+                    Diagnostic::new(
+                        Code::NestingTooDeep,
+                        span,
+                        format!("conditions nest more than {MAX_NESTING} deep"),
+                    )
+                    .with_label("this `not` is too deep")
+                    .with_help(
+                        "`not not x` is `x`: remove pairs of `not`, or name part of the condition",
+                    ),
+                );
+            }
+            continue;
+        }
+        if !matches!(
+            t.token,
+            Some(lexer::Token::Newline | lexer::Token::LineComment | lexer::Token::BlockComment)
+        ) {
+            nots = 0;
+        }
         match t.token {
             None => {
                 let found = text.get(t.start..t.end).unwrap_or("");
@@ -149,7 +195,17 @@ fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> V
 pub fn parse_str(name: &str, text: &str) -> (Sources, ast::File, Vec<Diagnostic>) {
     let mut sources = Sources::new();
     let id = sources.add(name, text);
-    let (file, diagnostics) = parse_file(&sources, id);
+    let (file, diagnostics) = with_stack(|| parse_file(&sources, id)).unwrap_or_else(|| {
+        (
+            ast::File {
+                source: id,
+                items: Vec::new(),
+            },
+            vec![Diagnostic::internal(
+                None,
+                "the parser thread could not run",
+            )],
+        )
+    });
     (sources, file, diagnostics)
 }
-
