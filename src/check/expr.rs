@@ -34,7 +34,8 @@ pub(crate) struct Ctx {
     pub(crate) used: HashSet<usize>,
     /// Lowering an `applies` clause: only products and systems.
     pub(crate) applies: bool,
-    pub(crate) rule_refs: Vec<ir::RuleId>,
+    /// Rules referenced directly, with where.
+    pub(crate) rule_refs: Vec<(ir::RuleId, Span)>,
     pub(crate) errors: usize,
 }
 
@@ -393,9 +394,7 @@ impl Checker<'_> {
                         ctx.errors += 1;
                         return None;
                     };
-                    if !ctx.rule_refs.contains(&rid) {
-                        ctx.rule_refs.push(rid);
-                    }
+                    ctx.rule_refs.push((rid, rule.span));
                     return Some(self.interner.expr(Expr::RuleFired(rid)));
                 }
                 let id = self.predicate(pred, ctx)?;
@@ -462,6 +461,10 @@ impl Checker<'_> {
                 name.node
             ))
         } else {
+            let near = did_you_mean(&name.node, self.conditions.keys().map(String::as_str))
+                .map(str::to_string);
+            // The condition probably meant is not reported as unused as well.
+            self.used_conditions.extend(near);
             let names: Vec<&str> = self.conditions.keys().map(String::as_str).collect();
             self.unknown(Code::UnknownCondition, "condition", name, &names)
         };

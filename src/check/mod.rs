@@ -84,8 +84,8 @@ fn check_here(sources: &Sources) -> Checked {
     let mut checker = Checker::new(sources);
     checker.declare(&files);
     checker.lower_all();
-    diagnostics.append(&mut checker.diagnostics);
     let graph = checker.finish();
+    diagnostics.append(&mut checker.diagnostics);
     lints::apply_allow_comments(sources, &mut diagnostics);
     diagnostics::sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -481,6 +481,12 @@ impl<'a> Checker<'a> {
                         }
                         None => {
                             ok = false;
+                            let near = {
+                                let names = self.warnings.keys().map(String::as_str);
+                                did_you_mean(&name.node, names).map(str::to_string)
+                            };
+                            // The warning probably meant is not reported as unused as well.
+                            self.used_warnings.extend(near);
                             let names: Vec<&str> =
                                 self.warnings.keys().map(String::as_str).collect();
                             let d = self.unknown(Code::UnknownWarning, "warning", name, &names);
@@ -508,7 +514,10 @@ impl<'a> Checker<'a> {
                 Clause::Supersedes(ids) => {
                     for id in ids {
                         match self.rule_ref(id) {
-                            Some(rid) => supersedes.push(rid),
+                            Some(rid) => {
+                                supersedes.push(rid);
+                                ctx.rule_refs.push((rid, id.span));
+                            }
                             None => ok = false,
                         }
                     }
@@ -550,9 +559,11 @@ impl<'a> Checker<'a> {
             see,
             fixes,
             supersedes,
-            depends_on: ctx.rule_refs,
+            depends_on: Vec::new(),
+            references: ctx.rule_refs,
             bindings: ctx.slots,
             span: rule.span,
+            id_span: rule.id.span,
         })
     }
 

@@ -109,17 +109,32 @@ pub(crate) fn topological(
                                 names.join(" → "),
                                 rules.get(next).map_or("?", |r| r.id.as_str())
                             );
+                            let reference = rule
+                                .references
+                                .iter()
+                                .find(|(r, _)| r.index() == next)
+                                .map(|(_, span)| *span);
                             let mut d = Diagnostic::new(
                                 Code::RuleCycle,
-                                rule.span,
+                                reference.unwrap_or(rule.id_span),
                                 format!("rules depend on each other in a cycle: {path}"),
                             )
-                            .with_label("this rule closes the cycle")
-                            .with_help("a rule cannot depend on its own verdict, through `rule …` references or `supersedes`; remove one link");
+                            .with_label(if next == node {
+                                "this rule depends on itself".to_string()
+                            } else {
+                                "this reference closes the cycle".to_string()
+                            })
+                            .with_help(
+                                "a rule cannot depend on its own verdict, through `rule …` references or `supersedes`; \
+                                 remove one link",
+                            );
                             if let Some(other) = rules.get(next)
                                 && next != node
                             {
-                                d = d.with_secondary(other.span, "which depends on this one");
+                                d = d.with_secondary(
+                                    other.id_span,
+                                    format!("`{}` is here", other.id),
+                                );
                             }
                             errors.push(d);
                         }
@@ -164,6 +179,9 @@ pub(crate) fn renumber(graph: &mut RuleGraph, permutation: &[usize]) {
     }
     for rule in &mut graph.rules {
         for r in rule.supersedes.iter_mut().chain(rule.depends_on.iter_mut()) {
+            *r = map(*r);
+        }
+        for (r, _) in &mut rule.references {
             *r = map(*r);
         }
     }

@@ -16,6 +16,9 @@ pub(super) fn run(paths: &[PathBuf], fmt: Format, deny_warnings: bool, color: bo
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     if fmt == Format::Human {
+        if !text.is_empty() {
+            let _ = writeln!(stdout);
+        }
         let errors = diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)

@@ -41,18 +41,15 @@ impl std::fmt::Debug for Joined<'_> {
 }
 
 impl std::fmt::Display for Joined<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.diagnostic.message)
+    // The header line is written by `render`, in the form `error[E0101]: message`.
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
     }
 }
 
 impl std::error::Error for Joined<'_> {}
 
 impl miette::Diagnostic for Joined<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        Some(Box::new(self.diagnostic.code.as_str()))
-    }
-
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
@@ -133,10 +130,34 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, options: RenderOptions
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
         .with_links(false);
-    let mut out = String::new();
-    if handler.render_report(&mut out, &joined).is_err() {
-        out = diagnostic.to_string();
+    let mut body = String::new();
+    if handler.render_report(&mut body, &joined).is_err() {
+        body.clear();
     }
+    // miette's first line is the severity mark with the (empty) message: replace it with the
+    // header, as rustc writes it.
+    let body = body.split_once('\n').map_or("", |(_, rest)| rest);
+    let header = format!(
+        "{}[{}]: {}",
+        diagnostic.severity.as_str(),
+        diagnostic.code,
+        diagnostic.message
+    );
+    let mut out = if options.color {
+        let colour = match diagnostic.severity {
+            Severity::Error => "\x1b[1;31m",
+            Severity::Warning => "\x1b[1;33m",
+        };
+        format!(
+            "{colour}{}[{}]\x1b[0m\x1b[1m: {}\x1b[0m\n",
+            diagnostic.severity.as_str(),
+            diagnostic.code,
+            diagnostic.message
+        )
+    } else {
+        format!("{header}\n")
+    };
+    out.push_str(body);
     if diagnostic.span.is_none()
         && let Some(file) = &diagnostic.file
     {

@@ -159,12 +159,16 @@ pub struct Rule {
     pub fixes: Vec<FixAction>,
     /// Rules this one supersedes: when it fires, they are reported as superseded.
     pub supersedes: Vec<RuleId>,
-    /// Rules whose verdicts this one reads.
+    /// Rules whose verdicts this one reads, directly or through named conditions.
     pub depends_on: Vec<RuleId>,
+    /// The rule references written in this rule (`rule Q…`, `supersedes Q…`), with where.
+    pub references: Vec<(RuleId, Span)>,
     /// The rule's binding slots, by slot index.
     pub bindings: Vec<Binding>,
     /// Where the rule is written.
     pub span: Span,
+    /// Where its id is written.
+    pub id_span: Span,
 }
 
 /// A rule's severity.
