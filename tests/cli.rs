@@ -1,5 +1,13 @@
 //! The command line as a user runs it: exit codes, output formats, paths.
 
+// Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -6,6 +6,14 @@
 //!   rule graph are snapshotted.
 //! - `rules/`: the shipped library checks clean; its graph is snapshotted.
 
+// Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::Path;
 
 use kbrules::diagnostics::{RenderOptions, render_all};
@@ -39,12 +47,17 @@ fn load(path: &Path) -> Sources {
 
 #[test]
 fn invalid_fixtures() {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut count = 0;
     insta::glob!("fixtures/invalid/*.kbr", |path| {
+        count += 1;
         let sources = load(path);
         if sources.is_empty() {
+            seen.insert(kbrules::Code::InvalidUtf8);
             return;
         }
         let checked = kbrules::check(&sources);
+        seen.extend(checked.diagnostics.iter().map(|d| d.code));
         assert!(
             !checked.diagnostics.is_empty(),
             "{} produced no diagnostic",

@@ -2,6 +2,14 @@
 //! still yields diagnostics whose locations are inside the file, and a graph exactly when there
 //! is no error. Deep nesting is an error, not a stack overflow.
 
+// Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 
 use kbrules::diagnostics::{RenderOptions, render_all};

@@ -115,32 +115,33 @@ impl Ctx {
 
     pub(crate) fn collect(&mut self, checker: &mut Checker<'_>, expr: &ast::Expr) {
         match &expr.node {
-            ExprKind::Predicate { pred, binding } => {
-                if let Some(b) = binding {
-                    if let Some(&first) = self.by_name.get(&b.node) {
-                        let first_span = self.slots.get(first).map_or(b.span, |s| s.span);
-                        checker.error(
-                            Diagnostic::new(
-                                Code::DuplicateBinding,
-                                b.span,
-                                format!("`{}` is bound twice", b.node),
-                            )
-                            .with_label("bound again here")
-                            .with_secondary(first_span, "first bound here")
-                            .with_help("give each `as` its own name"),
-                        );
-                        return;
-                    }
-                    let slot = self.slots.len();
-                    self.by_name.insert(b.node.clone(), slot);
-                    self.slots.push(ir::Binding {
-                        name: b.node.clone(),
-                        kind: binding_kind(&pred.node),
-                        span: b.span,
-                    });
-                    if let ast::Predicate::Event(e) = &pred.node {
-                        self.captures.insert(slot, message_captures(e));
-                    }
+            ExprKind::Predicate {
+                pred,
+                binding: Some(b),
+            } => {
+                if let Some(&first) = self.by_name.get(&b.node) {
+                    let first_span = self.slots.get(first).map_or(b.span, |s| s.span);
+                    checker.error(
+                        Diagnostic::new(
+                            Code::DuplicateBinding,
+                            b.span,
+                            format!("`{}` is bound twice", b.node),
+                        )
+                        .with_label("bound again here")
+                        .with_secondary(first_span, "first bound here")
+                        .with_help("give each `as` its own name"),
+                    );
+                    return;
+                }
+                let slot = self.slots.len();
+                self.by_name.insert(b.node.clone(), slot);
+                self.slots.push(ir::Binding {
+                    name: b.node.clone(),
+                    kind: binding_kind(&pred.node),
+                    span: b.span,
+                });
+                if let ast::Predicate::Event(e) = &pred.node {
+                    self.captures.insert(slot, message_captures(e));
                 }
             }
             ExprKind::Or(items) | ExprKind::And(items) | ExprKind::Quantifier { items, .. } => {

@@ -205,3 +205,26 @@ impl std::fmt::Display for Code {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_slugs_are_unique_and_well_formed() {
+        let mut codes = std::collections::HashSet::new();
+        let mut slugs = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(codes.insert(text), "{text} is used twice");
+            assert!(slugs.insert(code.slug()), "{} is used twice", code.slug());
+            let (prefix, digits) = text.split_at(1);
+            assert_eq!(digits.len(), 4);
+            assert!(digits.chars().all(|c| c.is_ascii_digit()));
+            let expected = if code.severity() == Severity::Warning { "W" } else { "E" };
+            assert_eq!(prefix, expected, "{text}: the letter says the severity");
+            assert_eq!(Code::parse(text), Some(*code));
+            assert_eq!(Code::parse(code.slug()), Some(*code));
+        }
+    }
+}

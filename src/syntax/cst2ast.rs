@@ -84,7 +84,7 @@ impl Converter {
                 c.next("`rule`")?;
                 let id = self.ident(&c.next("the rule id")?);
                 let mut clauses = Vec::new();
-                while let Some(p) = c.pairs.next() {
+                for p in c.pairs.by_ref() {
                     clauses.push(self.clause(p)?);
                 }
                 Item::Rule(Node::new(Rule_ { id, clauses }, span))
@@ -360,7 +360,7 @@ impl Converter {
                 };
                 c.next("`of`")?;
                 let mut items = Vec::new();
-                while let Some(p) = c.pairs.next() {
+                for p in c.pairs.by_ref() {
                     items.push(self.expr(p)?);
                 }
                 Ok(Node::new(
@@ -691,7 +691,7 @@ impl Converter {
             None => None,
         };
         let mut filters = Vec::new();
-        while let Some(f) = c.pairs.next() {
+        for f in c.pairs.by_ref() {
             let span = self.span(&f);
             let rule = f.as_rule();
             let mut fc = self.children(&f);

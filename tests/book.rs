@@ -1,0 +1,210 @@
+//! The book is tested: every `kbr` code block in `book/src` compiles, a block marked with a
+//! code fails with exactly that code, and every code has a page in the error index whose
+//! example produces it.
+//!
+//! Blocks are fenced with an info string:
+//! - `kbr`: a complete rule file; it must check with no error and no warning;
+//! - `kbr,condition`: one condition, checked as the `when` of a rule; no error allowed;
+//! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code.
+//!
+//! Four codes cannot come from rule text in a page: E0002 (a file that is not UTF-8), E0006 (a
+//! file over the size limit) and E0007 (a path that cannot be read) are produced by the tests
+//! `a_file_that_is_not_utf8_names_the_byte`, `a_file_over_the_size_limit_is_refused` and
+//! `a_missing_path_is_an_io_error` in `tests/cli.rs`; E0901 is an internal error that no input
+//! should produce.
+
+// Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+
+use kbrules::{Code, Sources};
+
+const NOT_FROM_TEXT: &[&str] = &["E0002", "E0006", "E0007", "E0901"];
+
+struct Block {
+    file: PathBuf,
+    line: usize,
+    info: String,
+    text: String,
+}
+
+fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("book directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            markdown_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+fn blocks(file: &Path) -> Vec<Block> {
+    let text = std::fs::read_to_string(file).expect("readable page");
+    let mut out = Vec::new();
+    let mut open: Option<(usize, usize, String, String)> = None; // fence length, line, info, text
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let fence = trimmed.chars().take_while(|&c| c == '`').count();
+        match &mut open {
+            None if fence >= 3 => {
+                let info = trimmed[fence..].trim().to_string();
+                open = Some((fence, i + 1, info, String::new()));
+            }
+            Some((len, _, _, _)) if fence >= *len && trimmed[fence..].trim().is_empty() => {
+                if let Some((_, start, info, body)) = open.take() {
+                    out.push(Block {
+                        file: file.to_path_buf(),
+                        line: start,
+                        info,
+                        text: body,
+                    });
+                }
+            }
+            Some((_, _, _, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+fn book_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src")
+}
+
+fn all_blocks() -> Vec<Block> {
+    let mut files = Vec::new();
+    markdown_files(&book_src(), &mut files);
+    files.sort();
+    files.iter().flat_map(|f| blocks(f)).collect()
+}
+
+fn diagnostics_of(text: &str) -> Vec<kbrules::Diagnostic> {
+    let mut sources = Sources::new();
+    sources.add("example.kbr", text);
+    kbrules::check(&sources).diagnostics
+}
+
+fn marked_code(info: &str) -> Option<&str> {
+    info.split(',')
+        .map(str::trim)
+        .find(|a| Code::parse(a).is_some() && a.len() == 5)
+}
+
+#[test]
+fn every_kbr_block_in_the_book_compiles() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for block in all_blocks() {
+        let mut attrs = block.info.split(',').map(str::trim);
+        if attrs.next() != Some("kbr") {
+            continue;
+        }
+        count += 1;
+        let rest: Vec<&str> = attrs.collect();
+        let at = format!(
+            "{}:{}",
+            block
+                .file
+                .strip_prefix(book_src())
+                .unwrap_or(&block.file)
+                .display(),
+            block.line
+        );
+        if let Some(code) = marked_code(&block.info) {
+            let found: Vec<&str> = diagnostics_of(&block.text)
+                .iter()
+                .map(|d| d.code.as_str())
+                .collect();
+            if found.is_empty() || found.iter().any(|c| *c != code) {
+                failures.push(format!("{at}: marked {code}, produced {found:?}"));
+            }
+        } else if rest == ["condition"] {
+            let wrapped = format!(
+                "rule Example {{\n    title \"example\"\n    when {}\n    diagnose \"example\"\n}}\n",
+                block.text
+            );
+            let errors: Vec<String> = diagnostics_of(&wrapped)
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| format!("{}: {}", d.code, d.message))
+                .collect();
+            if !errors.is_empty() {
+                failures.push(format!("{at}: condition does not compile: {errors:?}"));
+            }
+        } else if rest.is_empty() {
+            let found: Vec<String> = diagnostics_of(&block.text)
+                .iter()
+                .map(|d| format!("{}: {}", d.code, d.message))
+                .collect();
+            if !found.is_empty() {
+                failures.push(format!("{at}: expected no diagnostic, got {found:?}"));
+            }
+        } else {
+            failures.push(format!("{at}: unknown block attributes `{}`", block.info));
+        }
+    }
+    assert!(count >= 20, "only {count} kbr blocks in the book");
+    assert!(
+        failures.is_empty(),
+        "{} failing blocks:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_code_has_a_page_whose_example_produces_it() {
+    let summary = std::fs::read_to_string(book_src().join("SUMMARY.md")).expect("SUMMARY.md");
+    let index =
+        std::fs::read_to_string(book_src().join("errors/README.md")).expect("errors/README.md");
+    let mut failures = Vec::new();
+    for code in Code::ALL {
+        let name = code.as_str();
+        let page = book_src().join(format!("errors/{name}.md"));
+        let Ok(text) = std::fs::read_to_string(&page) else {
+            failures.push(format!("{name}: no page"));
+            continue;
+        };
+        if !text.starts_with(&format!("# {name}")) {
+            failures.push(format!("{name}: the page does not start with `# {name}`"));
+        }
+        if !summary.contains(&format!("errors/{name}.md")) {
+            failures.push(format!("{name}: not in SUMMARY.md"));
+        }
+        if !index.contains(name) {
+            failures.push(format!("{name}: not in the error index"));
+        }
+        let marked: Vec<Block> = blocks(&page)
+            .into_iter()
+            .filter(|b| b.info.starts_with("kbr") && marked_code(&b.info).is_some())
+            .collect();
+        for block in &marked {
+            if marked_code(&block.info) != Some(name) {
+                failures.push(format!(
+                    "{name}: block at line {} is marked `{}`",
+                    block.line, block.info
+                ));
+            }
+        }
+        if NOT_FROM_TEXT.contains(&name) {
+            if !marked.is_empty() {
+                failures.push(format!(
+                    "{name}: cannot be shown by rule text, yet has a marked block"
+                ));
+            }
+        } else if marked.is_empty() {
+            failures.push(format!("{name}: no example block marked `kbr,{name}`"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
