@@ -104,7 +104,7 @@ impl Ctx {
     pub(crate) fn collect_bindings(&mut self, checker: &mut Checker<'_>, rule: &ast::Rule) {
         for clause in &rule.clauses {
             match &clause.node {
-                ast::Clause::When(e) => self.collect(checker, e),
+                ast::Clause::When(e) | ast::Clause::Applies(e) => self.collect(checker, e),
                 ast::Clause::Fix {
                     verify: Some(e), ..
                 } => self.collect(checker, e),

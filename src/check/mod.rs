@@ -115,6 +115,7 @@ pub(crate) struct Checker<'a> {
     cond_state: HashMap<String, CondState>,
     pub(crate) used_conditions: HashSet<String>,
     warnings: HashMap<String, &'a Node<ast::WarningDef>>,
+    warning_templates: HashMap<String, Option<ir::Template>>,
     warning_order: Vec<String>,
     used_warnings: HashSet<String>,
     pub(crate) facts: Vec<Fact>,
@@ -140,6 +141,7 @@ impl<'a> Checker<'a> {
             cond_state: HashMap::new(),
             used_conditions: HashSet::new(),
             warnings: HashMap::new(),
+            warning_templates: HashMap::new(),
             warning_order: Vec::new(),
             used_warnings: HashSet::new(),
             facts: Vec::new(),
@@ -304,7 +306,8 @@ impl<'a> Checker<'a> {
         for name in self.warning_order.clone() {
             if let Some(w) = self.warnings.get(&name).copied() {
                 let mut ctx = Ctx::default();
-                self.template(&w.text, &mut ctx, &HashSet::new());
+                let template = self.template(&w.text, &mut ctx, &HashSet::new());
+                self.warning_templates.insert(name, template);
             }
         }
         for rule in self.rules.clone() {
@@ -437,11 +440,25 @@ impl<'a> Checker<'a> {
         let mut see = Vec::new();
         let mut fixes = Vec::new();
         let mut supersedes = Vec::new();
+        // Names bound by `applies` (the installed product, say) may be used in text and fixes
+        // too, so the scope of the rule's text is what `applies` and `when` both bind.
         for clause in &rule.clauses {
-            if let Clause::When(e) = &clause.node {
-                when_scope = expr::binds(e);
-                when = self.expr(e, &mut ctx, &when_scope);
-                ok &= when.is_some();
+            match &clause.node {
+                Clause::When(e) => {
+                    when_scope.extend(expr::binds(e));
+                    let scope = expr::binds(e);
+                    when = self.expr(e, &mut ctx, &scope);
+                    ok &= when.is_some();
+                }
+                Clause::Applies(e) => {
+                    when_scope.extend(expr::binds(e));
+                    ctx.applies = true;
+                    let scope = expr::binds(e);
+                    applies = self.expr(e, &mut ctx, &scope);
+                    ctx.applies = false;
+                    ok &= applies.is_some();
+                }
+                _ => {}
             }
         }
         for clause in &rule.clauses {
@@ -455,15 +472,7 @@ impl<'a> Checker<'a> {
                     }
                 },
                 Clause::Tags(t) => tags = t.iter().map(|t| t.node.clone()).collect(),
-                Clause::Applies(e) => {
-                    let mut applies_ctx = Ctx {
-                        applies: true,
-                        ..Ctx::default()
-                    };
-                    applies = self.expr(e, &mut applies_ctx, &HashSet::new());
-                    ok &= applies.is_some();
-                }
-                Clause::When(_) => {}
+                Clause::Applies(_) | Clause::When(_) => {}
                 Clause::Diagnose(text) => diagnose_text = Some(text),
                 Clause::Step(text) => steps.push(text),
                 Clause::Warn(w) => match w {
@@ -471,13 +480,13 @@ impl<'a> Checker<'a> {
                         warnings.push(self.template(text, &mut ctx, &when_scope))
                     }
                     ast::WarnRef::Named(name) => match self.warnings.get(&name.node).copied() {
-                        Some(def) => {
+                        Some(_) => {
                             self.used_warnings.insert(name.node.clone());
-                            warnings.push(self.template(
-                                &def.text,
-                                &mut Ctx::default(),
-                                &HashSet::new(),
-                            ));
+                            // Lowered once with the declaration; its errors were reported there.
+                            let template =
+                                self.warning_templates.get(&name.node).cloned().flatten();
+                            ok &= template.is_some();
+                            warnings.push(template);
                         }
                         None => {
                             ok = false;

@@ -221,7 +221,11 @@ mod tests {
             let (prefix, digits) = text.split_at(1);
             assert_eq!(digits.len(), 4);
             assert!(digits.chars().all(|c| c.is_ascii_digit()));
-            let expected = if code.severity() == Severity::Warning { "W" } else { "E" };
+            let expected = if code.severity() == Severity::Warning {
+                "W"
+            } else {
+                "E"
+            };
             assert_eq!(prefix, expected, "{text}: the letter says the severity");
             assert_eq!(Code::parse(text), Some(*code));
             assert_eq!(Code::parse(code.slug()), Some(*code));
