@@ -235,8 +235,8 @@ pub enum ExprKind {
     },
     /// `count(event …) OP N [within D]`
     Count {
-        /// The events counted.
-        event: Node<EventPred>,
+        /// What is counted: events (anything else is an error the checker reports).
+        event: Node<Predicate>,
         /// The comparison.
         op: Node<CmpOp>,
         /// The number compared with.

@@ -172,6 +172,8 @@ impl Sources {
             .with_file(name)
             .with_help("split the rules into several files"));
         }
+        // A byte-order mark says "UTF-8"; it is not part of the text.
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(self.add(name, text)),
             Err(err) => {

@@ -46,13 +46,12 @@ pub(crate) fn binds(expr: &ast::Expr) -> HashSet<String> {
             binding: Some(b), ..
         } => HashSet::from([b.node.clone()]),
         ExprKind::And(items) => items.iter().flat_map(binds).collect(),
-        ExprKind::Quantifier {
-            quantity: Node {
-                node: Quantity::All,
-                ..
-            },
-            items,
-        } => items.iter().flat_map(binds).collect(),
+        ExprKind::Quantifier { quantity, items }
+            if quantity.node == Quantity::All
+                || quantity.node == Quantity::AtLeast(items.len() as u64) =>
+        {
+            items.iter().flat_map(binds).collect()
+        }
         ExprKind::Or(items) | ExprKind::Quantifier { items, .. } => {
             let mut sets = items.iter().map(binds);
             let first = sets.next().unwrap_or_default();
@@ -133,6 +132,18 @@ impl Ctx {
                     );
                     return;
                 }
+                if let ast::Predicate::Rule(id) = &pred.node {
+                    checker.error(
+                        Diagnostic::new(Code::CannotBind, b.span, format!("`as {}` binds nothing", b.node))
+                            .with_label("another rule's verdict is not an item")
+                            .with_secondary(id.span, "this is a rule reference")
+                            .with_help(format!(
+                                "remove `as {}`; to cite what that rule found, repeat its condition here",
+                                b.node
+                            )),
+                    );
+                    return;
+                }
                 let slot = self.slots.len();
                 self.by_name.insert(b.node.clone(), slot);
                 self.slots.push(ir::Binding {
@@ -141,7 +152,31 @@ impl Ctx {
                     span: b.span,
                 });
                 if let ast::Predicate::Event(e) = &pred.node {
-                    self.captures.insert(slot, message_captures(e));
+                    let captures = message_captures(e);
+                    for name in &captures.names {
+                        if properties(BindingKind::Event)
+                            .iter()
+                            .any(|(p, _)| p == name)
+                        {
+                            let span = e
+                                .filters
+                                .iter()
+                                .find(|f| matches!(f.node, ast::EventFilter::Message(..)))
+                                .map_or(b.span, |f| f.span);
+                            checker.error(
+                                Diagnostic::new(
+                                    Code::CaptureNameTaken,
+                                    span,
+                                    format!(
+                                        "capture group `{name}` has the name of an event property"
+                                    ),
+                                )
+                                .with_label(format!("`{}.{name}` would be ambiguous", b.node))
+                                .with_help(format!("rename the group, like `(?P<{name}_text>…)`")),
+                            );
+                        }
+                    }
+                    self.captures.insert(slot, captures);
                 }
             }
             ExprKind::Or(items) | ExprKind::And(items) | ExprKind::Quantifier { items, .. } => {
@@ -206,7 +241,7 @@ fn main_type(kind: BindingKind) -> Type {
     }
 }
 
-fn const_type(c: &Const) -> Type {
+pub(crate) fn const_type(c: &Const) -> Type {
     match c {
         Const::Text(_) => Type::Text,
         Const::Number(_) => Type::Number,
@@ -246,6 +281,24 @@ impl Checker<'_> {
     }
 
     /// Lowers a condition; `None` when it has errors (already reported).
+    /// A time window in milliseconds; an empty window is an error.
+    fn window(
+        &mut self,
+        within: Option<&Node<ast::Duration>>,
+        ctx: &mut Ctx,
+    ) -> Result<Option<u64>, ()> {
+        match within {
+            Some(d) if d.millis == 0 => {
+                let e = Diagnostic::new(Code::NumberOutOfRange, d.span, "a window of no time holds nothing")
+                    .with_label("this window is empty")
+                    .with_help("give the window a length, like `within 10m`, or leave `within` out for no limit");
+                self.count_error(ctx, e);
+                Err(())
+            }
+            other => Ok(other.map(|d| d.millis)),
+        }
+    }
+
     pub(crate) fn expr(
         &mut self,
         expr: &ast::Expr,
@@ -348,6 +401,11 @@ impl Checker<'_> {
                 then,
                 within,
             } => {
+                if ctx.applies {
+                    self.not_in_applies(ctx, expr.span, "a sequence of events");
+                    return None;
+                }
+                let window = self.window(within.as_ref(), ctx);
                 let a = self.event_operand(first, ctx);
                 let b = self.event_operand(then, ctx);
                 let ((first, first_bind), (then, then_bind)) = (a?, b?);
@@ -356,7 +414,7 @@ impl Checker<'_> {
                     first_bind,
                     then,
                     then_bind,
-                    within: within.as_ref().map(|d| d.millis),
+                    within: window.ok()?,
                 }))
             }
             ExprKind::Count {
@@ -369,13 +427,21 @@ impl Checker<'_> {
                     self.not_in_applies(ctx, expr.span, "an event count");
                     return None;
                 }
-                let filter = self.event_filter(event, ctx)?;
+                let ast::Predicate::Event(counted) = &event.node else {
+                    let d = Diagnostic::new(Code::NotAnEvent, event.span, "`count(…)` counts events")
+                        .with_label("this is not an event")
+                        .with_help("count events, like `count(event System source \"Service Control Manager\" id 7031) >= 3`");
+                    self.count_error(ctx, d);
+                    return None;
+                };
+                let count_window = self.window(within.as_ref(), ctx).ok()?;
+                let filter = self.event_filter(&Node::new(counted.clone(), event.span), ctx)?;
                 let pred = self.interner.pred(ir::Predicate::Event(filter));
                 Some(self.interner.expr(Expr::Count {
                     pred,
                     op: op.node,
                     n: value.node,
-                    within: within.as_ref().map(|d| d.millis),
+                    within: count_window,
                 }))
             }
             ExprKind::Compare { left, op, right } => {
@@ -607,7 +673,13 @@ impl Checker<'_> {
     }
 
     /// Checks that an operator suits a type.
-    fn check_op_for(&mut self, op: &Node<Op>, ty: Type, what: &str, ctx: &mut Ctx) -> bool {
+    pub(crate) fn check_op_for(
+        &mut self,
+        op: &Node<Op>,
+        ty: Type,
+        what: &str,
+        ctx: &mut Ctx,
+    ) -> bool {
         let ok = match (op.node, ty) {
             (_, Type::Any) => true,
             (Op::Match(_), Type::Text) => true,
@@ -783,6 +855,12 @@ impl Checker<'_> {
                 .with_help(format!("use `{}` on its own, joined with `and`", head.node))
             } else {
                 let names: Vec<&str> = ctx.slots.iter().map(|s| s.name.as_str()).collect();
+                // The binding probably meant is not reported as unused as well.
+                if let Some(near) = did_you_mean(&head.node, names.iter().copied())
+                    && let Some(&slot) = ctx.by_name.get(near)
+                {
+                    ctx.used.insert(slot);
+                }
                 let mut d = self.unknown(Code::UnknownBinding, "binding", head, &names);
                 if did_you_mean(&head.node, names.iter().copied()).is_none() {
                     d = d.with_help(format!(
@@ -795,6 +873,8 @@ impl Checker<'_> {
             self.count_error(ctx, d);
             return None;
         };
+        // A rejected use is still a use: no "never used" on top of the error.
+        ctx.used.insert(slot);
         if !scope.contains(&head.node) {
             let bound_at = ctx.slots.get(slot).map(|s| s.span);
             let mut d = Diagnostic::new(
@@ -835,16 +915,22 @@ impl Checker<'_> {
                     (Property::Capture(n), Type::Text)
                 } else if kind == BindingKind::Event && captures.names.iter().any(|c| c == name) {
                     (Property::CaptureNamed(name.to_string()), Type::Text)
+                } else if kind == BindingKind::Event && name == "data" {
+                    let d = Diagnostic::new(
+                        Code::UnknownProperty,
+                        prop.span,
+                        format!("`{}.data` needs a field", head.node),
+                    )
+                    .with_label("which insertion string?")
+                    .with_help(format!(
+                        "name the field by position, `{0}.data.1` (as `%1` in the message), or by name, `{0}.data.Status`",
+                        head.node
+                    ));
+                    self.count_error(ctx, d);
+                    return None;
                 } else if let Some((p, t)) = properties(kind).iter().find(|(p, _)| *p == name) {
                     let t = if *p == "data" { main_type(kind) } else { *t };
-                    (
-                        Property::Field(p),
-                        if kind == BindingKind::Event && *p == "data" {
-                            Type::Any
-                        } else {
-                            t
-                        },
-                    )
+                    (Property::Field(p), t)
                 } else {
                     return self.unknown_property(head, prop, kind, &captures, ctx);
                 }
@@ -1038,9 +1124,27 @@ impl Checker<'_> {
             self.count_error(ctx, d);
             return None;
         }
+        // When the placeholder was found in the source, each name gets its own span, so that a
+        // suggestion replaces the name and not the braces.
+        let exact = span.len() == inner.len() + 2;
+        let mut offset =
+            span.start + 1 + u32::try_from(inner.len() - inner.trim_start().len()).unwrap_or(0);
         let parts: Vec<ast::Ident> = trimmed
             .split('.')
-            .map(|p| Node::new(p.to_string(), span))
+            .map(|p| {
+                let len = u32::try_from(p.len()).unwrap_or(0);
+                let part_span = if exact {
+                    Span {
+                        source: span.source,
+                        start: offset,
+                        end: offset + len,
+                    }
+                } else {
+                    span
+                };
+                offset += len + 1;
+                Node::new(p.to_string(), part_span)
+            })
             .collect();
         self.path(&parts, ctx, scope).map(|(v, _)| v)
     }
@@ -1051,9 +1155,33 @@ impl Checker<'_> {
         lit: &Node<ast::Literal>,
         ty: Option<ir::RegType>,
         value_name: &ast::Text,
+        for_fix: bool,
     ) -> Option<Const> {
         let c = literal_const(&lit.node);
-        let Some(ty) = ty else { return Some(c) };
+        let Some(ty) = ty else {
+            // Registry data is text or a number; a version is compared with text data.
+            let ok = match c {
+                Const::Text(_) | Const::Number(_) => true,
+                Const::Version(_) => !for_fix,
+                Const::Bool(_) | Const::Duration(_) => false,
+            };
+            if !ok {
+                self.error(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        lit.span,
+                        format!(
+                            "registry data is text or a number, not a {}",
+                            const_type(&c).as_str()
+                        ),
+                    )
+                    .with_label("cannot be stored in the registry")
+                    .with_help("write text in quotes, or a number such as `1` or `0x400`"),
+                );
+                return None;
+            }
+            return Some(c);
+        };
         let want = ty.value_type();
         let got = const_type(&c);
         if want != got {

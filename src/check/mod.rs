@@ -326,6 +326,7 @@ impl<'a> Checker<'a> {
                 self.cond_state
                     .insert(name.to_string(), CondState::InProgress);
                 let mut ctx = Ctx::default();
+                ctx.collect(self, &def.expr);
                 let scope = expr::binds(&def.expr);
                 let id = self.expr(&def.expr, &mut ctx, &scope);
                 self.unused_bindings(&ctx);
@@ -442,21 +443,31 @@ impl<'a> Checker<'a> {
         let mut supersedes = Vec::new();
         // Names bound by `applies` (the installed product, say) may be used in text and fixes
         // too, so the scope of the rule's text is what `applies` and `when` both bind.
+        // `applies` is decided first: what it binds is bound in `when` too.
+        let applies_scope: HashSet<String> = rule
+            .clauses
+            .iter()
+            .filter_map(|c| match &c.node {
+                Clause::Applies(e) => Some(expr::binds(e)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        when_scope.extend(applies_scope.iter().cloned());
         for clause in &rule.clauses {
             match &clause.node {
-                Clause::When(e) => {
-                    when_scope.extend(expr::binds(e));
-                    let scope = expr::binds(e);
-                    when = self.expr(e, &mut ctx, &scope);
-                    ok &= when.is_some();
-                }
                 Clause::Applies(e) => {
-                    when_scope.extend(expr::binds(e));
                     ctx.applies = true;
-                    let scope = expr::binds(e);
-                    applies = self.expr(e, &mut ctx, &scope);
+                    applies = self.expr(e, &mut ctx, &applies_scope);
                     ctx.applies = false;
                     ok &= applies.is_some();
+                }
+                Clause::When(e) => {
+                    let mut scope = applies_scope.clone();
+                    scope.extend(expr::binds(e));
+                    when_scope.extend(expr::binds(e));
+                    when = self.expr(e, &mut ctx, &scope);
+                    ok &= when.is_some();
                 }
                 _ => {}
             }
@@ -471,7 +482,7 @@ impl<'a> Checker<'a> {
                         self.error(d);
                     }
                 },
-                Clause::Tags(t) => tags = t.iter().map(|t| t.node.clone()).collect(),
+                Clause::Tags(t) => tags.extend(t.iter().map(|t| t.node.clone())),
                 Clause::Applies(_) | Clause::When(_) => {}
                 Clause::Diagnose(text) => diagnose_text = Some(text),
                 Clause::Step(text) => steps.push(text),
@@ -586,7 +597,7 @@ impl<'a> Checker<'a> {
         use ast::Fix as F;
         let fix = match &action.node {
             F::Install(t) => ir::Fix::Install(t.node.clone()),
-            F::Hotfix(id) => ir::Fix::Hotfix(self.ok(values::article(id))?),
+            F::Hotfix(id) => ir::Fix::Hotfix(values::hotfix_key(&self.ok(values::article(id))?)),
             F::RegistrySet {
                 key,
                 value,
@@ -598,7 +609,7 @@ impl<'a> Checker<'a> {
                     Some(t) => Some(self.ok(values::reg_type(t))?),
                     None => None,
                 };
-                let data_const = self.registry_literal(data, ty, value)?;
+                let data_const = self.registry_literal(data, ty, value, true)?;
                 ir::Fix::RegistrySet {
                     key: key?,
                     value: value.node.clone(),

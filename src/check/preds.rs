@@ -4,7 +4,7 @@ use super::expr::Ctx;
 use super::{Checker, values};
 use crate::ast::{self, MatchOp, Node, Op};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{self, CompareOp, PredId, Predicate, ServiceTest, Type, ValueTest, VersionRange};
+use crate::ir::{self, CompareOp, PredId, Predicate, ServiceTest, ValueTest, VersionRange};
 
 impl Checker<'_> {
     pub(crate) fn predicate(
@@ -45,7 +45,7 @@ impl Checker<'_> {
                 let article = values::article(id).map_err(|d| {
                     d.with_help("name the hotfix by its KB article, like `hotfix Q329115`")
                 });
-                Predicate::Hotfix(self.counted(article, ctx)?)
+                Predicate::Hotfix(values::hotfix_key(&self.counted(article, ctx)?))
             }
             P::File(f) => Predicate::File {
                 path: f.path.node.clone(),
@@ -169,13 +169,12 @@ impl Checker<'_> {
                 };
                 let test = match test {
                     None => ValueTest::Exists,
-                    Some(t) => {
-                        match &t.node {
-                            ast::ValueTest::Missing => ValueTest::Missing,
-                            ast::ValueTest::Count(op, n) => {
-                                if ty.is_some_and(|t| t != ir::RegType::MultiSz) {
-                                    ctx.errors += 1;
-                                    self.error(
+                    Some(t) => match &t.node {
+                        ast::ValueTest::Missing => ValueTest::Missing,
+                        ast::ValueTest::Count(op, n) => {
+                            if ty.is_some_and(|t| t != ir::RegType::MultiSz) {
+                                ctx.errors += 1;
+                                self.error(
                                     Diagnostic::new(
                                         Code::InvalidOperator,
                                         t.span,
@@ -184,41 +183,27 @@ impl Checker<'_> {
                                     .with_label("counts the strings of a multi-string value")
                                     .with_help("declare the value `multi_sz`, or compare its data"),
                                 );
-                                    return None;
-                                }
-                                ValueTest::Count(*op, *n)
+                                return None;
                             }
-                            ast::ValueTest::Compare(op, lit) => {
-                                let c = self.registry_literal(lit, ty, name);
-                                let Some(c) = c else {
-                                    ctx.errors += 1;
-                                    return None;
-                                };
-                                let data_ty = ty.map_or(Type::Any, |t| t.value_type());
-                                if let (Op::Match(_), Some(t)) = (op.node, ty)
-                                    && t.value_type() != Type::Text
-                                {
-                                    ctx.errors += 1;
-                                    self.error(
-                                    Diagnostic::new(
-                                        Code::InvalidOperator,
-                                        op.span,
-                                        format!("`{}` matches text, but `{}` is a {}", op.node.as_str(), name.node, t.as_str()),
-                                    )
-                                    .with_label("not supported on numbers")
-                                    .with_help("compare numbers with `==`, `!=`, `<`, `<=`, `>` or `>=`"),
-                                );
-                                    return None;
-                                }
-                                let _ = data_ty;
-                                let cop = match op.node {
-                                    Op::Cmp(c) => CompareOp::Cmp(c),
-                                    Op::Match(m) => CompareOp::Match(self.match_text(m, lit, ctx)?),
-                                };
-                                ValueTest::Compare(cop, c)
-                            }
+                            ValueTest::Count(*op, *n)
                         }
-                    }
+                        ast::ValueTest::Compare(op, lit) => {
+                            let Some(c) = self.registry_literal(lit, ty, name, false) else {
+                                ctx.errors += 1;
+                                return None;
+                            };
+                            let data_ty =
+                                ty.map_or_else(|| super::expr::const_type(&c), |t| t.value_type());
+                            if !self.check_op_for(op, data_ty, &format!("`{}`", name.node), ctx) {
+                                return None;
+                            }
+                            let cop = match op.node {
+                                Op::Cmp(c) => CompareOp::Cmp(c),
+                                Op::Match(m) => CompareOp::Match(self.match_text(m, lit, ctx)?),
+                            };
+                            ValueTest::Compare(cop, c)
+                        }
+                    },
                 };
                 Predicate::RegistryValue {
                     key,

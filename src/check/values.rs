@@ -216,6 +216,12 @@ pub fn article(word: &ast::Ident) -> Result<String, Diagnostic> {
     .with_help("write the article's id: `Q` or `KB` followed by its number"))
 }
 
+/// The one name of a hotfix: `Q329115` and `KB329115` are the same fix, `KB329115`.
+pub fn hotfix_key(article: &str) -> String {
+    let digits = article.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    format!("KB{digits}")
+}
+
 /// Checks a service-pack level: it must be in range, and allowed here.
 fn check_sp(v: &ast::Node<ast::VersionLit>, sp_allowed: bool) -> Result<(), Diagnostic> {
     if let Some(sp) = v.sp {
@@ -271,6 +277,12 @@ pub fn compare_ends(a: &Version, b: &Version) -> std::cmp::Ordering {
     Equal
 }
 
+/// Whether every version `a` names is in the family `b` names (`5.5.2653 sp3` is in `5.5`).
+fn in_family(a: &Version, b: &Version) -> bool {
+    a.parts.starts_with(&b.parts)
+        && (b.sp.is_none() || (a.parts.len() == b.parts.len() && a.sp == b.sp))
+}
+
 /// A version spec as a range; an empty range is an error.
 pub fn version_range(
     spec: &ast::Node<VersionSpec>,
@@ -301,6 +313,9 @@ pub fn version_range(
             if op.node == CmpOp::Lt && ver.parts.iter().all(|&p| p == 0) && ver.sp.unwrap_or(0) == 0
             {
                 return Err(empty(format!("no version is below `{}`", v.node)));
+            }
+            if op.node == CmpOp::Gt && ver.parts.is_empty() && ver.sp == Some(MAX_SERVICE_PACK) {
+                return Err(empty(format!("no service pack is above `{}`", v.node)));
             }
             let mut range = VersionRange::any();
             match op.node {
@@ -348,9 +363,9 @@ pub fn version_range(
                         start.node, end.node
                     )));
                 }
-                std::cmp::Ordering::Equal if !inclusive && a == b => {
+                std::cmp::Ordering::Equal if !inclusive && in_family(&a, &b) => {
                     return Err(empty(format!(
-                        "`{} .. {}` excludes its only version",
+                        "`{}` is in the `{}` family, which `..` leaves out",
                         start.node, end.node
                     )));
                 }

@@ -70,8 +70,8 @@ catalogue! {
     InvalidUtf8 = "E0002", "invalid-utf8", Error, "file is not UTF-8";
     /// Parentheses or `not`s nest deeper than the limit.
     NestingTooDeep = "E0003", "nesting-too-deep", Error, "nesting too deep";
-    /// A string is not closed on its line.
-    UnterminatedString = "E0004", "unterminated-string", Error, "unterminated string";
+    /// A string not closed on its line, or a block comment never closed.
+    UnterminatedString = "E0004", "unterminated-string", Error, "unterminated string or comment";
     /// A number does not fit the range its place allows.
     NumberOutOfRange = "E0005", "number-out-of-range", Error, "number out of range";
     /// A rule file is larger than the limit.
@@ -162,6 +162,10 @@ catalogue! {
     QuantityOutOfRange = "E0220", "quantity-out-of-range", Error, "quantity out of range";
     /// A comparison or match that the operand does not support.
     InvalidOperator = "E0221", "invalid-operator", Error, "operator not supported here";
+    /// `as NAME` on something that holds no item to bind (another rule's verdict).
+    CannotBind = "E0222", "cannot-bind", Error, "nothing to bind";
+    /// A named capture group with the name of a property of the event it matches.
+    CaptureNameTaken = "E0223", "capture-name-taken", Error, "capture group named like a property";
 
     // --- E03xx: the rule graph ------------------------------------------------------------------
     /// Rules that depend on each other in a cycle.

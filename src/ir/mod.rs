@@ -693,6 +693,35 @@ pub enum Predicate {
     },
 }
 
+impl Predicate {
+    /// The predicate with every case-insensitive name lowercased: equal keys ask one question.
+    fn case_folded(&self) -> Predicate {
+        let fold = |s: &String| s.to_lowercase();
+        let mut p = self.clone();
+        match &mut p {
+            Predicate::Event(f) => {
+                f.log = f.log.as_ref().map(fold);
+                f.source = f.source.as_ref().map(fold);
+            }
+            Predicate::RegistryKey { key, .. } => key.path = fold(&key.path),
+            Predicate::RegistryValue { key, name, .. } => {
+                key.path = fold(&key.path);
+                *name = fold(name);
+            }
+            Predicate::Service { name, test } => {
+                *name = fold(name);
+                if let ServiceTest::DependsOn(d) = test {
+                    *d = fold(d);
+                }
+            }
+            Predicate::File { path, .. } => *path = fold(path),
+            Predicate::Component { name, .. } => *name = fold(name),
+            Predicate::Product { .. } | Predicate::Os { .. } | Predicate::Hotfix(_) => {}
+        }
+        p
+    }
+}
+
 /// Filters on an event; every one given must match.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct EventFilter {
@@ -890,13 +919,16 @@ impl Interner {
         id
     }
 
+    /// Interns a predicate. Names that Windows compares without case (logs, sources, services,
+    /// keys, values, files, components) are compared so here too: the first spelling is kept.
     pub(crate) fn pred(&mut self, pred: Predicate) -> PredId {
-        if let Some(&id) = self.pred_ids.get(&pred) {
+        let key = pred.case_folded();
+        if let Some(&id) = self.pred_ids.get(&key) {
             return id;
         }
         let id = PredId::from_index(self.preds.len());
-        self.preds.push(pred.clone());
-        self.pred_ids.insert(pred, id);
+        self.preds.push(pred);
+        self.pred_ids.insert(key, id);
         id
     }
 

@@ -103,7 +103,12 @@ impl Converter {
             }
             Rule::fact_item => {
                 c.next("`fact`")?;
-                let name = self.ident(&c.next("the fact's name")?);
+                let name = c.next("the fact's name")?;
+                let name = if name.as_rule() == Rule::string {
+                    self.string(&name)
+                } else {
+                    self.ident(&name)
+                };
                 let ty = self.ident(&c.next("the fact's type")?);
                 let description = c.next_if(Rule::string).map(|p| self.string(&p));
                 Item::Fact(Node::new(
@@ -374,9 +379,8 @@ impl Converter {
             Rule::count_cmp => {
                 let mut c = self.children(&pair);
                 c.next("`count`")?;
-                let ev = c.next("the event")?;
-                let ev_span = self.span(&ev);
-                let event = Node::new(self.event(ev)?, ev_span);
+                let counted = c.next("the counted condition")?;
+                let event = self.predicate(counted)?;
                 let op = self.cmp_op(&c.next("the comparison")?)?;
                 let n = c.next("the count")?;
                 let value = Node::new(self.number(&n), self.span(&n));

@@ -37,7 +37,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         duration => "a duration, like `15m`",
         cmp_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         match_op => "a match (`~`, `contains`, `like`)",
-        range_op => "`..` or `..=`",
+        range_op => "a range (`..` or `..=`)",
         ev_source | ev_id | ev_level | ev_message | ev_data | ev_binary => {
             "an event filter (`source`, `id`, `level`, `message`, `data`, `binary`)"
         }
@@ -88,7 +88,7 @@ fn first_token(rest: &str) -> Option<lexer::Spanned> {
     lexer::tokens(rest).into_iter().find(|t| {
         !matches!(
             t.token,
-            Some(Token::Newline | Token::LineComment | Token::BlockComment)
+            Some(Token::Newline | Token::LineComment | Token::BlockComment(_))
         )
     })
 }
@@ -191,27 +191,43 @@ pub(super) fn syntax_error(
     chunk: &str,
     err: &pest::error::Error<Rule>,
 ) -> Diagnostic {
-    let pos = match err.location {
+    let mut pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // Literal punctuation pest tried at its furthest position (`{`, `=`, `)`); words come
+    // through rules. Attempts inside lookaheads (the keyword check) show no punctuation.
+    let (max_position, punctuation) = match err.parse_attempts() {
+        Some(attempts) => (
+            attempts.max_position,
+            attempts
+                .expected_tokens()
+                .iter()
+                .map(ToString::to_string)
+                .filter(|t| {
+                    !t.is_empty() && t.len() <= 3 && t.chars().all(|c| "{}()[]=,:<>!~.".contains(c))
+                })
+                .map(|t| format!("`{t}`"))
+                .collect::<BTreeSet<String>>(),
+        ),
+        None => (pos, BTreeSet::new()),
+    };
+    // pest places the error at the furthest *rule* it tried; a literal token tried further on
+    // is the better place, and what it expected there the better list.
     let mut expected: BTreeSet<&'static str> = BTreeSet::new();
-    let mut tokens: BTreeSet<String> = BTreeSet::new();
-    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
-        expected.extend(positives.iter().filter_map(|r| describe(*r)));
-    }
-    if let Some(attempts) = err.parse_attempts() {
-        // Literal punctuation the grammar expected (`{`, `=`, `)`); words come through rules.
-        for token in attempts.expected_tokens() {
-            let token = token.to_string();
-            let punctuation = !token.is_empty()
-                && token.len() <= 3
-                && token.chars().all(|c| "{}()[]=,:<>!~.".contains(c));
-            if punctuation {
-                tokens.insert(format!("`{token}`"));
-            }
+    let tokens = if max_position > pos && !punctuation.is_empty() {
+        pos = max_position;
+        punctuation
+    } else {
+        if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+            expected.extend(positives.iter().filter_map(|r| describe(*r)));
         }
-    }
+        if max_position == pos {
+            punctuation
+        } else {
+            BTreeSet::new()
+        }
+    };
     // A token already named in a description ("a match (`~`, …)") is not listed again.
     let mut list: Vec<String> = tokens
         .into_iter()
@@ -274,6 +290,12 @@ fn short(list: &[String]) -> String {
 
 fn help_for(list: &[String], found_text: &str, word: &str) -> Option<String> {
     let expects = |s: &str| list.iter().any(|l| l == s);
+    if found_text.starts_with("keyword") && super::lexer::ITEM_KEYWORDS.contains(&word) {
+        return Some(format!(
+            "an item starts at the beginning of a line: write `{word}` in the first column; a line of a condition \
+             that starts with `product` or `os` must be indented"
+        ));
+    }
     if expects("a name") && found_text.starts_with("keyword") {
         return Some(format!(
             "`{word}` is a keyword and cannot be used as a name; choose another name"
@@ -287,7 +309,9 @@ fn help_for(list: &[String], found_text: &str, word: &str) -> Option<String> {
     if word.starts_with('\'') {
         return Some("strings are written between double quotes: `\"text\"`".to_string());
     }
-    if expects("a condition") && (word == "}" || word.is_empty()) {
+    if expects("a condition")
+        && (word == "}" || word.is_empty() || found_text.starts_with("keyword"))
+    {
         return Some(
             "a condition is missing here; remove the dangling `and`, `or` or `not`, or complete it"
                 .to_string(),

@@ -17,12 +17,9 @@ pub enum Token {
     /// `// …`
     #[regex(r"//[^\n]*")]
     LineComment,
-    /// `/* … */`
-    #[regex(r"/\*([^*]|\*+[^*/])*\*+/")]
-    BlockComment,
-    /// `/*` that is never closed.
-    #[token("/*")]
-    UnterminatedComment,
+    /// `/* … */`; `false` when the comment is never closed.
+    #[token("/*", block_comment)]
+    BlockComment(bool),
     /// `"…"`, with `""` for a quote inside.
     #[regex(r#""([^"\n]|"")*""#)]
     String,
@@ -50,6 +47,20 @@ pub enum Token {
     /// Any other punctuation the grammar uses.
     #[regex(r"==|!=|<=|>=|\.\.=|\.\.|[\[\],.=<>~:/*]")]
     Punct,
+}
+
+/// Consumes a block comment up to its `*/`, or to the end of the text if there is none.
+fn block_comment(lexer: &mut logos::Lexer<'_, Token>) -> bool {
+    match lexer.remainder().find("*/") {
+        Some(end) => {
+            lexer.bump(end + 2);
+            true
+        }
+        None => {
+            lexer.bump(lexer.remainder().len());
+            false
+        }
+    }
 }
 
 /// A token and where it is.

@@ -142,7 +142,7 @@ fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> V
         }
         if !matches!(
             t.token,
-            Some(lexer::Token::Newline | lexer::Token::LineComment | lexer::Token::BlockComment)
+            Some(lexer::Token::Newline | lexer::Token::LineComment | lexer::Token::BlockComment(_))
         ) {
             nots = 0;
         }
@@ -163,7 +163,7 @@ fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> V
                          and split long text into adjacent strings",
                     ),
             ),
-            Some(lexer::Token::UnterminatedComment) => out.push(
+            Some(lexer::Token::BlockComment(false)) => out.push(
                 Diagnostic::new(Code::UnterminatedString, span, "unterminated block comment")
                     .with_label("this comment is never closed")
                     .with_help("close the comment with `*/`"),
