@@ -236,7 +236,7 @@ pub enum ExprKind {
     /// `count(event …) OP N [within D]`
     Count {
         /// What is counted: events (anything else is an error the checker reports).
-        event: Node<Predicate>,
+        event: Box<Node<Predicate>>,
         /// The comparison.
         op: Node<CmpOp>,
         /// The number compared with.

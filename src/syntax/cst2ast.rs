@@ -380,7 +380,7 @@ impl Converter {
                 let mut c = self.children(&pair);
                 c.next("`count`")?;
                 let counted = c.next("the counted condition")?;
-                let event = self.predicate(counted)?;
+                let event = Box::new(self.predicate(counted)?);
                 let op = self.cmp_op(&c.next("the comparison")?)?;
                 let n = c.next("the count")?;
                 let value = Node::new(self.number(&n), self.span(&n));
