@@ -58,6 +58,24 @@ pub struct File {
     pub source: SourceId,
     /// Its items, in order.
     pub items: Vec<Item>,
+    /// Items that did not parse, by the name they declare: the error is reported once, and
+    /// references to the name are not reported again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broken: Vec<(DeclKind, Ident)>,
+}
+
+/// The kinds of item that declare a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclKind {
+    /// `rule ID`
+    Rule,
+    /// `condition NAME`
+    Condition,
+    /// `warning NAME`
+    Warning,
+    /// `fact NAME`
+    Fact,
 }
 
 /// A top-level item.

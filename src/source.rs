@@ -243,7 +243,9 @@ impl Sources {
 }
 
 fn io_error(name: &str, err: &std::io::Error) -> Diagnostic {
-    Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}")).with_file(name.to_string())
+    Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}"))
+        .with_file(name.to_string())
+        .with_help("check the path and its permissions; directories are searched for `*.kbr` files")
 }
 
 fn collect_files(

@@ -7,6 +7,10 @@
 //! - `kbr,condition`: one condition, checked as the `when` of a rule; no error allowed;
 //! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code.
 //!
+//! In the error index, the `text` block that follows a marked example must be exactly what
+//! `kbrules check --format short example.kbr` prints for it; run the tests with
+//! `KBRULES_BLESS=1` to rewrite those blocks after a message changes.
+//!
 //! Four codes cannot come from rule text in a page: E0002 (a file that is not UTF-8), E0006 (a
 //! file over the size limit) and E0007 (a path that cannot be read) are produced by the tests
 //! `a_file_that_is_not_utf8_names_the_byte`, `a_file_over_the_size_limit_is_refused` and
@@ -158,6 +162,77 @@ fn every_kbr_block_in_the_book_compiles() {
         failures.is_empty(),
         "{} failing blocks:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// What `kbrules check --format short example.kbr` prints for a file.
+fn short_output(text: &str) -> String {
+    let mut sources = Sources::new();
+    sources.add("example.kbr", text);
+    let checked = kbrules::check(&sources);
+    checked
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let at = d.location(&sources);
+            format!(
+                "example.kbr:{}:{}: {}[{}]: {}\n",
+                at.start.line,
+                at.start.column,
+                d.severity.as_str(),
+                d.code,
+                d.message
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn error_examples_show_what_kbrules_prints() {
+    let bless = std::env::var_os("KBRULES_BLESS").is_some();
+    let mut failures = Vec::new();
+    for code in Code::ALL {
+        let page = book_src().join(format!("errors/{}.md", code.as_str()));
+        let Ok(text) = std::fs::read_to_string(&page) else {
+            continue;
+        };
+        let found = blocks(&page);
+        let mut new_text = text.clone();
+        for pair in found.windows(2) {
+            let (example, output) = (&pair[0], &pair[1]);
+            if marked_code(&example.info).is_none() || output.info != "text" {
+                continue;
+            }
+            if !output.text.lines().all(|l| l.starts_with("example.kbr:")) {
+                continue;
+            }
+            let actual = short_output(&example.text);
+            if actual != output.text {
+                if bless {
+                    new_text = new_text.replacen(
+                        &format!("```text\n{}```", output.text),
+                        &format!("```text\n{actual}```"),
+                        1,
+                    );
+                } else {
+                    failures.push(format!(
+                        "{}:{}: the page shows\n{}but kbrules prints\n{}",
+                        code.as_str(),
+                        output.line,
+                        output.text,
+                        actual
+                    ));
+                }
+            }
+        }
+        if bless && new_text != text {
+            std::fs::write(&page, new_text).expect("write page");
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(run with KBRULES_BLESS=1 to update)",
         failures.join("\n")
     );
 }

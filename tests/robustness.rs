@@ -191,3 +191,42 @@ fn long_chains_and_many_nots_do_not_recurse() {
     let text = format!("rule Q1 {{\n  title \"chain\"\n  when {chain}\n  diagnose \"x\"\n}}\n");
     assert_eq!(codes_of(&text), vec![]);
 }
+
+#[test]
+fn megabyte_tokens_do_not_overflow_the_stack() {
+    let big = 2_000_000;
+    let string = format!("warning w = \"{}\"\n", "a".repeat(big));
+    assert_eq!(codes_of(&string), vec![Code::UnusedWarning]);
+    let comment = format!("//{}\n", "x".repeat(big));
+    assert_eq!(codes_of(&comment), vec![]);
+    let blanks = format!(
+        "{}rule Q1 {{\n title \"t\"\n when event id 1\n diagnose \"d\"\n}}\n",
+        " ".repeat(big)
+    );
+    assert_eq!(codes_of(&blanks), vec![]);
+    let word = format!("condition c{} = event id 1\n", "x".repeat(big));
+    assert_eq!(codes_of(&word), vec![Code::UnusedCondition]);
+    let number = format!(
+        "rule Q1 {{\n title \"t\"\n when event id 1{}\n diagnose \"d\"\n}}\n",
+        "0".repeat(big)
+    );
+    assert_eq!(codes_of(&number), vec![Code::NumberOutOfRange]);
+}
+
+#[test]
+fn long_chains_of_named_conditions_are_an_error_not_a_stack_overflow() {
+    let mut text: String = (0..9_000)
+        .map(|i| format!("condition c{i} = c{}\n", i + 1))
+        .collect();
+    text.push_str(
+        "condition c9000 = event id 1\nrule Q1 {\n title \"t\"\n when c0\n diagnose \"d\"\n}\n",
+    );
+    assert_eq!(codes_of(&text), vec![Code::NestingTooDeep]);
+    let mut ok: String = (0..60)
+        .map(|i| format!("condition c{i} = c{}\n", i + 1))
+        .collect();
+    ok.push_str(
+        "condition c60 = event id 1\nrule Q1 {\n title \"t\"\n when c0\n diagnose \"d\"\n}\n",
+    );
+    assert_eq!(codes_of(&ok), vec![]);
+}

@@ -16,7 +16,7 @@ use crate::ir::{
 use crate::source::Span;
 
 /// The largest compiled size of a regular expression, in bytes.
-pub const MAX_REGEX_SIZE: usize = 1 << 20;
+pub const MAX_REGEX_SIZE: usize = 8 << 20;
 
 /// Capture groups of an event binding's message match.
 #[derive(Debug, Clone, Default)]
@@ -499,14 +499,51 @@ impl Checker<'_> {
         if self.conditions.contains_key(&name.node) {
             self.used_conditions.insert(name.node.clone());
             if self.condition_in_progress(&name.node) {
-                let d = Diagnostic::new(
-                    Code::ConditionCycle,
-                    name.span,
-                    format!("condition `{}` refers to itself", name.node),
-                )
+                let start = self
+                    .condition_stack
+                    .iter()
+                    .position(|c| *c == name.node)
+                    .unwrap_or(0);
+                let cycle: Vec<String> = self
+                    .condition_stack
+                    .iter()
+                    .skip(start)
+                    .chain(std::iter::once(&name.node))
+                    .map(|c| format!("`{c}`"))
+                    .collect();
+                let message = if cycle.len() <= 2 {
+                    format!("condition `{}` refers to itself", name.node)
+                } else {
+                    format!(
+                        "conditions refer to each other in a cycle: {}",
+                        cycle.join(" → ")
+                    )
+                };
+                let d = Diagnostic::new(Code::ConditionCycle, name.span, message)
                 .with_label("this reference closes a cycle")
                 .with_help("a condition cannot depend on itself, directly or through others; break the cycle");
                 self.count_error(ctx, d);
+                return None;
+            }
+            if self.condition_depth >= super::MAX_CONDITION_DEPTH {
+                if !self.condition_depth_reported {
+                    self.condition_depth_reported = true;
+                    let d = Diagnostic::new(
+                        Code::NestingTooDeep,
+                        name.span,
+                        format!(
+                            "named conditions refer to each other more than {} deep",
+                            super::MAX_CONDITION_DEPTH
+                        ),
+                    )
+                    .with_label("this reference is too deep")
+                    .with_help(
+                        "a chain of conditions this long is a mistake; refer to the condition at its end directly",
+                    );
+                    self.count_error(ctx, d);
+                } else {
+                    ctx.errors += 1;
+                }
                 return None;
             }
             let id = self.condition(&name.node)?;
@@ -515,6 +552,10 @@ impl Checker<'_> {
                 return None;
             }
             return Some(id);
+        }
+        if self.is_broken(ast::DeclKind::Condition, &name.node) {
+            ctx.errors += 1;
+            return None;
         }
         let d = if ctx.by_name.contains_key(&name.node) {
             Diagnostic::new(
@@ -614,7 +655,10 @@ impl Checker<'_> {
                             "regular expression is too large",
                         )
                         .with_label(format!("compiles to more than {limit} bytes"))
-                        .with_help("match a shorter pattern, or use `contains` for plain text");
+                        .with_help(
+                            "bound repetitions less (`+` in place of `{1,500}`), use ASCII classes such as \
+                             `[A-Za-z0-9_]` in place of `\\w`, or use `contains` for plain text",
+                        );
                         self.count_error(ctx, d);
                         None
                     }
@@ -823,6 +867,10 @@ impl Checker<'_> {
             let ty = self.facts.get(id.index()).map_or(Type::Any, |f| f.ty);
             return Some((id, ty));
         }
+        if self.is_broken(ast::DeclKind::Fact, &name.node) {
+            ctx.errors += 1;
+            return None;
+        }
         let names: Vec<&str> = self.fact_ids.keys().map(String::as_str).collect();
         let d = self
             .unknown(Code::UnknownFact, "fact", name, &names)
@@ -845,7 +893,22 @@ impl Checker<'_> {
     ) -> Option<(Value, Type)> {
         let (head, rest) = parts.split_first()?;
         let Some(&slot) = ctx.by_name.get(&head.node) else {
-            let d = if self.conditions.contains_key(&head.node) {
+            let dotted = parts
+                .iter()
+                .map(|p| p.node.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            let d = if self.fact_ids.contains_key(&dotted) {
+                let span = head.span.to(parts.last().map_or(head.span, |p| p.span));
+                Diagnostic::new(
+                    Code::UnknownBinding,
+                    head.span,
+                    format!("`{dotted}` is a fact, not a binding"),
+                )
+                .with_label("facts are read with `fact`")
+                .with_help(format!("write `fact {dotted}`"))
+                .with_suggestion(span, format!("fact {dotted}"))
+            } else if self.conditions.contains_key(&head.node) {
                 Diagnostic::new(
                     Code::UnknownBinding,
                     head.span,
@@ -907,7 +970,11 @@ impl Checker<'_> {
                             prop.span,
                             format!("`{}` has no capture group {n}", head.node),
                         )
-                        .with_label(format!("its message pattern has {} groups", captures.count))
+                        .with_label(match captures.count {
+                            0 => "its message pattern has no groups".to_string(),
+                            1 => "its message pattern has 1 group".to_string(),
+                            n => format!("its message pattern has {n} groups"),
+                        })
                         .with_help("number the groups of the `message ~` pattern from 1, or name them with `(?P<name>…)`");
                         self.count_error(ctx, d);
                         return None;
@@ -1054,6 +1121,12 @@ impl Checker<'_> {
                         .with_label("this placeholder is not closed")
                         .with_help("close it with `}`, or write `{{` for a literal brace");
                         self.count_error(ctx, d);
+                        // The names in the broken placeholder were meant as uses.
+                        for (slot, binding) in ctx.slots.iter().enumerate() {
+                            if rest.contains(binding.name.as_str()) {
+                                ctx.used.insert(slot);
+                            }
+                        }
                         return None;
                     };
                     let inner = rest.get(..close).unwrap_or("");
@@ -1365,10 +1438,20 @@ impl Checker<'_> {
                         let d = Diagnostic::new(
                             Code::NumberOutOfRange,
                             value.span,
-                            format!("{} does not fit in a {}", value.node, width.node),
+                            format!("{:#x} does not fit in a {}", value.node, width.node),
                         )
-                        .with_label(format!("a {} holds 0 to {max}", width.node))
-                        .with_help("use a wider type: `word`, `dword` or `qword`");
+                        .with_label(format!("a {} holds 0 to {max:#x}", width.node))
+                        .with_help({
+                            let wider: Vec<&str> = [("word", 2u8), ("dword", 4), ("qword", 8)]
+                                .iter()
+                                .filter(|(_, bytes)| *bytes > w)
+                                .map(|(name, _)| *name)
+                                .collect();
+                            format!(
+                                "read a wider number at that offset: `{}`",
+                                wider.join("`, `")
+                            )
+                        });
                         self.count_error(ctx, d);
                         ok = false;
                         continue;

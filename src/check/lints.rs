@@ -33,9 +33,23 @@ impl Checker<'_> {
         if !is_and {
             return;
         }
-        for (i, &(a, a_span)) in children.iter().enumerate() {
-            for &(b, b_span) in children.iter().skip(i + 1) {
-                if let Some(why) = self.contradiction(a, b) {
+        // Only conditions about the same thing can contradict each other: compare within
+        // groups, so a long `and` costs linear time, not quadratic.
+        let mut groups: HashMap<String, Vec<(ExprId, Span)>> = HashMap::new();
+        for &(id, span) in children {
+            groups.entry(self.subject(id)).or_default().push((id, span));
+        }
+        let mut keys: Vec<&String> = groups.keys().collect();
+        keys.sort();
+        for key in keys {
+            let Some(group) = groups.get(key) else {
+                continue;
+            };
+            for (i, &(a, a_span)) in group.iter().enumerate() {
+                for &(b, b_span) in group.iter().skip(i + 1) {
+                    let Some(why) = self.contradiction(a, b) else {
+                        continue;
+                    };
                     self.error(
                         Diagnostic::new(
                             Code::NeverTrue,
@@ -51,6 +65,28 @@ impl Checker<'_> {
                     return;
                 }
             }
+        }
+    }
+
+    /// What a condition is about, for grouping: a negation is about what it negates.
+    fn subject(&self, id: ExprId) -> String {
+        let inner = match self.interner.expr_at(id) {
+            Some(Expr::Not(inner)) => *inner,
+            _ => id,
+        };
+        match self.interner.expr_at(inner) {
+            Some(Expr::Pred { pred, .. }) => match self.interner.preds.get(pred.index()) {
+                Some(Predicate::Service { name, .. }) => format!("service {}", name.to_lowercase()),
+                Some(Predicate::RegistryKey { key, .. } | Predicate::RegistryValue { key, .. }) => {
+                    format!("registry {:?} {}", key.hive, key.path.to_lowercase())
+                }
+                Some(Predicate::Component { name, .. }) => {
+                    format!("component {}", name.to_lowercase())
+                }
+                Some(Predicate::File { path, .. }) => format!("file {}", path.to_lowercase()),
+                _ => format!("expr {}", inner.index()),
+            },
+            _ => format!("expr {}", inner.index()),
         }
     }
 

@@ -96,6 +96,9 @@ fn check_here(sources: &Sources) -> Checked {
     }
 }
 
+/// Named conditions may refer to each other this deep; deeper is an error, not a stack overflow.
+pub const MAX_CONDITION_DEPTH: usize = 64;
+
 /// The state of a named condition while the rules are lowered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CondState {
@@ -124,7 +127,17 @@ pub(crate) struct Checker<'a> {
     pub(crate) product_names: HashMap<String, ProductId>,
     pub(crate) oses: Vec<CatalogueEntry>,
     pub(crate) os_names: HashMap<String, OsId>,
+    /// Where each catalogue name was first declared, by (is a product, lowercase name).
+    catalogue_spans: HashMap<(bool, String), Span>,
     lowered: Vec<Option<ir::Rule>>,
+    /// Names declared by items that did not parse: references to them are not errors again.
+    pub(crate) broken: HashSet<(ast::DeclKind, String)>,
+    /// How many named conditions are being lowered inside each other.
+    pub(crate) condition_depth: usize,
+    /// The named conditions being lowered, outermost first (for cycle messages).
+    pub(crate) condition_stack: Vec<String>,
+    /// Whether the nesting limit for named conditions was reported (once is enough).
+    pub(crate) condition_depth_reported: bool,
     named: Vec<ir::NamedCondition>,
 }
 
@@ -150,7 +163,12 @@ impl<'a> Checker<'a> {
             product_names: HashMap::new(),
             oses: Vec::new(),
             os_names: HashMap::new(),
+            catalogue_spans: HashMap::new(),
             lowered: Vec::new(),
+            broken: HashSet::new(),
+            condition_depth: 0,
+            condition_stack: Vec::new(),
+            condition_depth_reported: false,
             named: Vec::new(),
         }
     }
@@ -179,6 +197,9 @@ impl<'a> Checker<'a> {
         let mut first_rule: HashMap<String, Span> = HashMap::new();
         let mut first_fact: HashMap<String, Span> = HashMap::new();
         let mut catalogue_seen = false;
+        for (kind, name) in files.iter().flat_map(|f| &f.broken) {
+            self.broken.insert((*kind, name.node.clone()));
+        }
         for item in files.iter().flat_map(|f| &f.items) {
             match item {
                 Item::Rule(rule) => {
@@ -259,17 +280,31 @@ impl<'a> Checker<'a> {
                 self.os_names.contains_key(&key)
             };
             if taken {
-                self.error(
-                    Diagnostic::new(
-                        Code::DuplicateCatalogueName,
-                        name.span,
-                        format!("`{}` already names a {}", name.node, if product { "product" } else { "system" }),
-                    )
-                    .with_label("declared again here")
-                    .with_help("each name or alias may stand for one entry of the catalogue; remove this one"),
+                let mut d = Diagnostic::new(
+                    Code::DuplicateCatalogueName,
+                    name.span,
+                    format!(
+                        "`{}` already names {}",
+                        name.node,
+                        if product {
+                            "a product"
+                        } else {
+                            "an operating system"
+                        }
+                    ),
+                )
+                .with_label("declared again here")
+                .with_help(
+                    "each name or alias may stand for one entry of the catalogue; remove this one",
                 );
+                if let Some(&first) = self.catalogue_spans.get(&(product, key.clone())) {
+                    d = d.with_secondary(first, "first declared here");
+                }
+                self.error(d);
                 continue;
             }
+            self.catalogue_spans
+                .insert((product, key.clone()), name.span);
             if product {
                 self.product_names.insert(key, ProductId::from_index(index));
             } else {
@@ -325,10 +360,14 @@ impl<'a> Checker<'a> {
                 let def = self.conditions.get(name).copied()?;
                 self.cond_state
                     .insert(name.to_string(), CondState::InProgress);
+                self.condition_depth += 1;
+                self.condition_stack.push(name.to_string());
                 let mut ctx = Ctx::default();
                 ctx.collect(self, &def.expr);
                 let scope = expr::binds(&def.expr);
                 let id = self.expr(&def.expr, &mut ctx, &scope);
+                self.condition_depth -= 1;
+                self.condition_stack.pop();
                 self.unused_bindings(&ctx);
                 let id = id.map(|inner| {
                     if ctx.slots.is_empty() {
@@ -499,6 +538,7 @@ impl<'a> Checker<'a> {
                             ok &= template.is_some();
                             warnings.push(template);
                         }
+                        None if self.is_broken(ast::DeclKind::Warning, &name.node) => ok = false,
                         None => {
                             ok = false;
                             let near = {
@@ -653,10 +693,18 @@ impl<'a> Checker<'a> {
         if let Some(&rid) = self.rule_ids.get(&id.node) {
             return Some(rid);
         }
+        if self.is_broken(ast::DeclKind::Rule, &id.node) {
+            return None;
+        }
         let names: Vec<&str> = self.rule_ids.keys().map(String::as_str).collect();
         let d = self.unknown(Code::UnknownRule, "rule", id, &names);
         self.error(d);
         None
+    }
+
+    /// Whether a name was declared by an item that did not parse (and was reported).
+    pub(crate) fn is_broken(&self, kind: ast::DeclKind, name: &str) -> bool {
+        self.broken.contains(&(kind, name.to_string()))
     }
 
     /// "unknown X `name`", with the nearest known name as a suggestion.

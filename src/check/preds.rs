@@ -138,6 +138,26 @@ impl Checker<'_> {
                 std::iter::once(e.name.as_str()).chain(e.aliases.iter().map(String::as_str))
             })
             .collect();
+        // "Windows NT Server SP4" or "Exchange Server 5.5": the version belongs after the name.
+        let version_inside = split_version(&name.node).filter(|(base, _)| {
+            let key = base.to_lowercase();
+            if product {
+                self.product_names.contains_key(&key)
+            } else {
+                self.os_names.contains_key(&key)
+            }
+        });
+        if let Some((base, version)) = version_inside {
+            let d = Diagnostic::new(code, name.span, format!("unknown {what} `{}`", name.node))
+                .with_label("the version is inside the name")
+                .with_help(format!(
+                    "write the version after the name: `{} \"{base}\" {version}`",
+                    if product { "product" } else { "os" }
+                ));
+            ctx.errors += 1;
+            self.error(d);
+            return None;
+        }
         let d = self.unknown(code, what, name, &names).with_help(
             match crate::diagnostics::did_you_mean(&name.node, names.iter().copied()) {
                 Some(near) => format!("did you mean `{near}`?"),
@@ -291,4 +311,31 @@ impl Checker<'_> {
             ast::ServiceTest::DependsOn(name) => ServiceTest::DependsOn(name.node.clone()),
         })
     }
+}
+
+/// Splits a trailing version off a name: `Windows NT Server SP4` is `Windows NT Server` and
+/// `sp4`; `Exchange Server 5.5 SP3` is `Exchange Server` and `5.5 sp3`.
+fn split_version(name: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let is_version = |w: &str| {
+        let lower = w.to_ascii_lowercase();
+        let sp = lower
+            .strip_prefix("sp")
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
+        let number = !w.is_empty()
+            && w.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && w.starts_with(|c: char| c.is_ascii_digit());
+        sp || number
+    };
+    let keep = words.iter().rposition(|w| !is_version(w))? + 1;
+    if keep == words.len() {
+        return None;
+    }
+    let version = words
+        .get(keep..)?
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((words.get(..keep)?.join(" "), version))
 }

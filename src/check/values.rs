@@ -28,8 +28,16 @@ fn lookup<T: Copy>(
     }
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
     let mut diagnostic =
-        Diagnostic::new(code, word.span, format!("unknown {what} `{}`", word.node))
-            .with_label(format!("not a {what}"));
+        Diagnostic::new(code, word.span, format!("unknown {what} `{}`", word.node)).with_label(
+            format!(
+                "not {} {what}",
+                if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
+            ),
+        );
     let choices = names
         .iter()
         .map(|n| format!("`{n}`"))
@@ -67,6 +75,9 @@ pub fn start_type(word: &ast::Ident) -> Result<StartType, Diagnostic> {
     lookup(
         &[
             ("automatic", Automatic),
+            // As `sc qc` prints them: AUTO_START, DEMAND_START.
+            ("auto", Automatic),
+            ("demand", Manual),
             ("manual", Manual),
             ("disabled", Disabled),
             ("boot", Boot),
@@ -113,6 +124,7 @@ pub fn reg_type(word: &ast::Ident) -> Result<RegType, Diagnostic> {
     use RegType::*;
     let lower = word.node.to_ascii_lowercase();
     let unprefixed = lower.strip_prefix("reg_").unwrap_or(&lower);
+    let original = word;
     let word = ast::Node::new(unprefixed.to_string(), word.span);
     lookup(
         &[
@@ -127,6 +139,10 @@ pub fn reg_type(word: &ast::Ident) -> Result<RegType, Diagnostic> {
         Code::UnknownRegistryType,
         "registry value type",
     )
+    .map_err(|mut d| {
+        d.message = format!("unknown registry value type `{}`", original.node);
+        d
+    })
 }
 
 pub fn fact_type(word: &ast::Ident) -> Result<Type, Diagnostic> {
@@ -346,15 +362,28 @@ pub fn version_range(
                     "a range's ends must both be versions or both be service-pack levels",
                 )
                 .with_label("one end is a version, the other a bare service-pack level")
-                .with_help(format!(
-                    "write both ends in full, like `{} ..= {} sp3`",
-                    start.node,
-                    if a.parts.is_empty() {
-                        &end.node
+                .with_help({
+                    // Give the bare end the version of the other: `sp4 ..= 4.0 sp6` is
+                    // `4.0 sp4 ..= 4.0 sp6`.
+                    let (bare, full) = if a.parts.is_empty() {
+                        (&a, &b)
                     } else {
-                        &start.node
-                    }
-                )));
+                        (&b, &a)
+                    };
+                    let completed = Version {
+                        parts: full.parts.clone(),
+                        sp: bare.sp,
+                    };
+                    let (lo, hi) = if a.parts.is_empty() {
+                        (completed.to_string(), end.node.to_string())
+                    } else {
+                        (start.node.to_string(), completed.to_string())
+                    };
+                    format!(
+                        "write both ends as versions, like `{lo} {} {hi}`",
+                        if *inclusive { "..=" } else { ".." }
+                    )
+                }));
             }
             match compare_ends(&a, &b) {
                 std::cmp::Ordering::Greater => {

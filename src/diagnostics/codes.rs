@@ -93,7 +93,7 @@ catalogue! {
     /// Two rules with one id.
     DuplicateRule = "E0105", "duplicate-rule", Error, "duplicate rule";
     /// Two conditions with one name.
-    DuplicateCondition = "E0106", "duplicate-condition-name", Error, "duplicate condition";
+    DuplicateCondition = "E0106", "duplicate-condition", Error, "duplicate condition";
     /// Two warnings with one name.
     DuplicateWarning = "E0107", "duplicate-warning", Error, "duplicate warning";
     /// One binding name bound twice in a rule.

@@ -562,7 +562,10 @@ impl Converter {
                                     self.span(&p),
                                     format!("version component `{part}` is too large"),
                                 )
-                                .with_label("does not fit in 64 bits"),
+                                .with_label("does not fit in 64 bits")
+                                .with_help(
+                                    "a version is numbers separated by dots, like `5.0.2195.6717`",
+                                ),
                             );
                             0
                         }));
@@ -578,7 +581,8 @@ impl Converter {
                                 self.span(&p),
                                 "service pack level is too large",
                             )
-                            .with_label("does not fit in 64 bits"),
+                            .with_label("does not fit in 64 bits")
+                            .with_help("service-pack levels go from 0 to 15, like `sp3`"),
                         );
                         0
                     }));

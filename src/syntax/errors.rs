@@ -100,7 +100,7 @@ fn found(rest: &str, first: Option<lexer::Spanned>) -> String {
     };
     let text = rest.get(t.start..t.end).unwrap_or("");
     match t.token {
-        Some(Token::String) => "a string".to_string(),
+        Some(Token::String(_)) => "a string".to_string(),
         Some(Token::Word) if is_keyword(text) => format!("keyword `{text}`"),
         _ => format!("`{}`", truncate(text, 30)),
     }
@@ -233,7 +233,13 @@ pub(super) fn syntax_error(
         .into_iter()
         .filter(|t| !expected.iter().any(|d| d.contains(t.as_str())))
         .collect();
-    list.extend(expected.iter().map(|s| s.to_string()));
+    // What the user most likely meant to write comes first: a clause, then a condition.
+    let (first, rest): (Vec<&str>, Vec<&str>) = expected
+        .iter()
+        .copied()
+        .partition(|s| s.starts_with("a clause") || *s == "a condition");
+    list.splice(0..0, first.iter().map(|s| s.to_string()));
+    list.extend(rest.iter().map(|s| s.to_string()));
     if list.len() > 1 {
         list.retain(|s| s != "end of file");
     }
@@ -242,8 +248,28 @@ pub(super) fn syntax_error(
     }
     let rest = chunk.get(pos..).unwrap_or("");
     let first = first_token(rest);
-    let found_text = found(rest, first);
+    // The item ends where the next begins: say so, rather than "end of file".
+    let next_item = first.is_none() && offset + chunk.len() < text.len();
+    let found_text = if next_item {
+        "the start of the next item".to_string()
+    } else {
+        found(rest, first)
+    };
     let (start, end) = first.map_or((pos, pos), |t| (pos + t.start, pos + t.end));
+    if next_item {
+        let mut d = build(
+            text,
+            source,
+            offset + start,
+            offset + end,
+            &list,
+            &found_text,
+        );
+        if list.iter().any(|l| l == "`}`") {
+            d = d.with_help("is a `}` missing? the item is not closed before the next one begins");
+        }
+        return d;
+    }
     build(
         text,
         source,
@@ -295,6 +321,18 @@ fn help_for(list: &[String], found_text: &str, word: &str) -> Option<String> {
             "an item starts at the beginning of a line: write `{word}` in the first column; a line of a condition \
              that starts with `product` or `os` must be indented"
         ));
+    }
+    if found_text == "end of file" && expects("`}`") {
+        return Some("is a `}` missing? the file ends before the item is closed".to_string());
+    }
+    if expects("`)`") && !expects("a condition") {
+        return Some("is a `)` missing? every `(` needs its `)`".to_string());
+    }
+    if expects("a name") && word.starts_with(|c: char| c.is_ascii_digit()) {
+        return Some(
+            "a name starts with a letter: a KB article is written `Q256986` or `KB256986`, a version goes after a name"
+                .to_string(),
+        );
     }
     if expects("a name") && found_text.starts_with("keyword") {
         return Some(format!(

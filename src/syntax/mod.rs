@@ -53,6 +53,7 @@ pub fn parse_file(sources: &Sources, source: SourceId) -> (ast::File, Vec<Diagno
     let mut file = ast::File {
         source,
         items: Vec::new(),
+        broken: Vec::new(),
     };
     let mut diagnostics = Vec::new();
     let Some(text) = sources.get(source).map(|f| f.text()) else {
@@ -76,6 +77,8 @@ pub fn parse_file(sources: &Sources, source: SourceId) -> (ast::File, Vec<Diagno
         let lexical = lexical_errors(text, source, &chunk_tokens);
         if !lexical.is_empty() {
             diagnostics.extend(lexical);
+            file.broken
+                .extend(declared_name(text, source, &chunk_tokens));
             continue;
         }
         let Some(chunk) = text.get(start..end) else {
@@ -90,16 +93,67 @@ pub fn parse_file(sources: &Sources, source: SourceId) -> (ast::File, Vec<Diagno
                 let mut convert = cst2ast::Converter::new(source, start);
                 for pair in pairs.flatten().filter(|p| is_item(p.as_rule())) {
                     match convert.item(pair) {
+                        // A number that overflowed was reported; the item is not checked on
+                        // with a made-up value.
+                        Ok(_) if !convert.diagnostics.is_empty() => {
+                            file.broken
+                                .extend(declared_name(text, source, &chunk_tokens));
+                        }
                         Ok(item) => file.items.push(item),
                         Err(err) => diagnostics.push(err),
                     }
                 }
                 diagnostics.append(&mut convert.diagnostics);
             }
-            Err(err) => diagnostics.push(errors::syntax_error(text, source, start, chunk, &err)),
+            Err(err) => {
+                diagnostics.push(errors::syntax_error(text, source, start, chunk, &err));
+                file.broken
+                    .extend(declared_name(text, source, &chunk_tokens));
+            }
         }
     }
     (file, diagnostics)
+}
+
+/// The kind and name an item declares, read from its first tokens (`rule Q1`, `fact a.b`).
+fn declared_name(
+    text: &str,
+    source: SourceId,
+    tokens: &[&lexer::Spanned],
+) -> Option<(ast::DeclKind, ast::Ident)> {
+    use lexer::Token;
+    let mut words = tokens.iter().filter(|t| {
+        !matches!(
+            t.token,
+            Some(Token::Newline | Token::LineComment | Token::BlockComment(_))
+        )
+    });
+    let keyword = words.next()?;
+    let kind = match text.get(keyword.start..keyword.end)? {
+        "rule" => ast::DeclKind::Rule,
+        "condition" => ast::DeclKind::Condition,
+        "warning" => ast::DeclKind::Warning,
+        "fact" => ast::DeclKind::Fact,
+        _ => return None,
+    };
+    let first = words.next().filter(|t| t.token == Some(Token::Word))?;
+    let mut end = first.end;
+    if kind == ast::DeclKind::Fact {
+        // A dotted name: `exchange.site_dn`, written without spaces.
+        for t in words {
+            let adjacent = t.start == end;
+            let part = matches!(t.token, Some(Token::Word | Token::Number | Token::Punct));
+            if !adjacent || !part || text.get(t.start..t.end) == Some(":") {
+                break;
+            }
+            end = t.end;
+        }
+    }
+    let name = text.get(first.start..end)?.to_string();
+    Some((
+        kind,
+        ast::Node::new(name, Span::new(source, first.start, end)),
+    ))
 }
 
 fn is_item(rule: Rule) -> bool {
@@ -114,8 +168,27 @@ fn is_item(rule: Rule) -> bool {
     )
 }
 
+/// What a stray character probably meant.
+fn stray_help(found: &str) -> &'static str {
+    match found.chars().next() {
+        Some('\'') => "strings are written between double quotes: `\"text\"`",
+        Some('&') => "write `and` as a word",
+        Some('|') => "write `or` as a word",
+        Some('!') => "write `not` as a word; `!=` compares",
+        Some(';') => "no `;` is needed: a clause ends at the next keyword",
+        Some('-') => {
+            "names are letters, digits and `_`; text with other characters belongs in a string"
+        }
+        Some(c) if !c.is_ascii() => {
+            "names are ASCII letters, digits and `_`; other text belongs in a string"
+        }
+        _ => "text belongs in a string, between double quotes",
+    }
+}
+
 fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut last_stray_end = None;
     let mut depth = 0usize;
     let mut nots = 0usize;
     let mut too_deep = false;
@@ -148,14 +221,25 @@ fn lexical_errors(text: &str, source: SourceId, tokens: &[&lexer::Spanned]) -> V
         }
         match t.token {
             None => {
-                let found = text.get(t.start..t.end).unwrap_or("");
-                out.push(
-                    Diagnostic::new(Code::UnexpectedCharacter, span, format!("unexpected character `{found}`"))
-                        .with_label("no token starts with this character")
-                        .with_help("text belongs in a string, between double quotes"),
-                );
+                // A run of stray characters (`&&`) is one error.
+                if last_stray_end == Some(t.start)
+                    && let Some(previous) = out.last_mut()
+                    && let Some(prev_span) = previous.span
+                {
+                    let merged = Span::new(source, prev_span.start as usize, t.end);
+                    previous.span = Some(merged);
+                    previous.message = format!("unexpected `{}`", text.get(merged.start as usize..t.end).unwrap_or(""));
+                } else {
+                    let found = text.get(t.start..t.end).unwrap_or("");
+                    out.push(
+                        Diagnostic::new(Code::UnexpectedCharacter, span, format!("unexpected character `{found}`"))
+                            .with_label("no token starts with this character")
+                            .with_help(stray_help(found)),
+                    );
+                }
+                last_stray_end = Some(t.end);
             }
-            Some(lexer::Token::UnterminatedString) => out.push(
+            Some(lexer::Token::String(false)) => out.push(
                 Diagnostic::new(Code::UnterminatedString, span, "unterminated string")
                     .with_label("this string is not closed on its line")
                     .with_help(
@@ -200,6 +284,7 @@ pub fn parse_str(name: &str, text: &str) -> (Sources, ast::File, Vec<Diagnostic>
             ast::File {
                 source: id,
                 items: Vec::new(),
+                broken: Vec::new(),
             },
             vec![Diagnostic::internal(
                 None,
