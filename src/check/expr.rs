@@ -32,6 +32,8 @@ pub(crate) struct Ctx {
     pub(crate) by_name: HashMap<String, usize>,
     pub(crate) captures: HashMap<usize, Captures>,
     pub(crate) used: HashSet<usize>,
+    /// Names given to something that cannot be bound (reported once, at the `as`).
+    pub(crate) unbindable: HashSet<String>,
     /// Lowering an `applies` clause: only products and systems.
     pub(crate) applies: bool,
     /// Rules referenced directly, with where.
@@ -133,6 +135,7 @@ impl Ctx {
                     return;
                 }
                 if let ast::Predicate::Rule(id) = &pred.node {
+                    self.unbindable.insert(b.node.clone());
                     checker.error(
                         Diagnostic::new(Code::CannotBind, b.span, format!("`as {}` binds nothing", b.node))
                             .with_label("another rule's verdict is not an item")
@@ -191,6 +194,19 @@ impl Ctx {
             }
             _ => {}
         }
+    }
+}
+
+/// The conditions of a junction, looking through nested junctions of the same kind.
+fn junction_leaves<'e>(expr: &'e ast::Expr, is_and: bool, out: &mut Vec<&'e ast::Expr>) {
+    match &expr.node {
+        ExprKind::And(items) if is_and => {
+            items.iter().for_each(|i| junction_leaves(i, is_and, out))
+        }
+        ExprKind::Or(items) if !is_and => {
+            items.iter().for_each(|i| junction_leaves(i, is_and, out))
+        }
+        _ => out.push(expr),
     }
 }
 
@@ -312,9 +328,15 @@ impl Checker<'_> {
                 if is_and {
                     inner_scope.extend(binds(expr));
                 }
+                // Nested `and`s (and `or`s) are one junction: lowered and linted once, each
+                // condition with its own span, so equal conditions are one node.
+                let mut leaves = Vec::new();
+                for item in items {
+                    junction_leaves(item, is_and, &mut leaves);
+                }
                 let mut children = Vec::new();
                 let mut failed = false;
-                for item in items {
+                for item in leaves {
                     match self.expr(item, ctx, &inner_scope) {
                         Some(id) => {
                             // Flatten nested `and`s (and `or`s), so equal conditions are one node.
@@ -447,6 +469,15 @@ impl Checker<'_> {
             ExprKind::Compare { left, op, right } => {
                 if ctx.applies {
                     self.not_in_applies(ctx, expr.span, "a comparison");
+                    // The names compared were meant as uses: no "never used" on top.
+                    for operand in [left, right] {
+                        if let OperandKind::Path(parts) = &operand.node
+                            && let Some(&slot) =
+                                parts.first().and_then(|h| ctx.by_name.get(&h.node))
+                        {
+                            ctx.used.insert(slot);
+                        }
+                    }
                     return None;
                 }
                 self.compare(left, op, right, ctx, scope)
@@ -893,6 +924,10 @@ impl Checker<'_> {
     ) -> Option<(Value, Type)> {
         let (head, rest) = parts.split_first()?;
         let Some(&slot) = ctx.by_name.get(&head.node) else {
+            if ctx.unbindable.contains(&head.node) {
+                ctx.errors += 1;
+                return None;
+            }
             let dotted = parts
                 .iter()
                 .map(|p| p.node.as_str())

@@ -328,10 +328,16 @@ pub fn version_range(
             let ver = version(v);
             if op.node == CmpOp::Lt && ver.parts.iter().all(|&p| p == 0) && ver.sp.unwrap_or(0) == 0
             {
-                return Err(empty(format!("no version is below `{}`", v.node)));
+                return Err(
+                    empty(format!("no version is below `{}`", v.node)).with_help(
+                        "no version satisfies this; check the service-pack level the article names",
+                    ),
+                );
             }
             if op.node == CmpOp::Gt && ver.parts.is_empty() && ver.sp == Some(MAX_SERVICE_PACK) {
-                return Err(empty(format!("no service pack is above `{}`", v.node)));
+                return Err(empty(format!("no service pack is above `{}`", v.node)).with_help(format!(
+                    "service-pack levels go up to {MAX_SERVICE_PACK}; check the level the article names"
+                )));
             }
             let mut range = VersionRange::any();
             match op.node {

@@ -376,16 +376,28 @@ pub fn to_dot(graph: &RuleGraph) -> String {
                 vec![(format!("p{}", pred.0), None)],
             ),
             Expr::Compare { left, op, right } => (
-                format!(
-                    "{} {} {}",
-                    value(graph, left),
-                    compare_op(graph, op),
-                    value(graph, right)
-                ),
+                match op {
+                    // A match carries its own pattern.
+                    CompareOp::Match(_) => {
+                        format!("{} {}", value(graph, left), compare_op(graph, op))
+                    }
+                    CompareOp::Cmp(_) => format!(
+                        "{} {} {}",
+                        value(graph, left),
+                        compare_op(graph, op),
+                        value(graph, right)
+                    ),
+                },
                 vec![],
             ),
             Expr::RuleFired(r) => ("fired".into(), vec![(format!("r{}", r.0), None)]),
-            Expr::Scope { expr, slots } => (format!("scope ({slots} bindings)"), exprs(&[*expr])),
+            Expr::Scope { expr, slots } => (
+                format!(
+                    "scope ({slots} binding{})",
+                    if *slots == 1 { "" } else { "s" }
+                ),
+                exprs(&[*expr]),
+            ),
         };
         let _ = writeln!(out, "  e{i} [shape=ellipse, label=\"{}\"];", escape(&label));
         for (to, bind) in children {
