@@ -31,6 +31,14 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Writes `text` as `name` in a fresh directory and runs `kbrules ARGS… FILE` on it.
+fn run_on(name: &str, text: &str, args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), name, text);
+    let out = kbrules().args(args).arg(&file).output().expect("runs");
+    (out, dir)
+}
+
 const THREE_BROKEN: &str = r#"rule Q1 {
     title "one"
     when event id 4086 and
@@ -82,13 +90,7 @@ fn check_defaults_to_rules_directory() {
 
 #[test]
 fn three_broken_rules_give_three_syntax_errors() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(dir.path(), "broken.kbr", THREE_BROKEN);
-    let out = kbrules()
-        .args(["check", "--format", "short"])
-        .arg(&file)
-        .output()
-        .expect("runs");
+    let (out, _dir) = run_on("broken.kbr", THREE_BROKEN, &["check", "--format", "short"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -118,13 +120,7 @@ fn short_format_lines_match_the_problem_matcher_pattern() {
 
 #[test]
 fn json_format_is_one_document_with_locations() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(dir.path(), "broken.kbr", THREE_BROKEN);
-    let out = kbrules()
-        .args(["check", "--format", "json"])
-        .arg(&file)
-        .output()
-        .expect("runs");
+    let (out, _dir) = run_on("broken.kbr", THREE_BROKEN, &["check", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(doc["kbrules_check"], 1);
@@ -155,17 +151,11 @@ fn json_format_is_one_document_with_locations() {
 
 #[test]
 fn json_carries_suggestions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(
-        dir.path(),
+    let (out, _dir) = run_on(
         "state.kbr",
         "rule Q1 {\n    title \"t\"\n    when service \"SNMP\" runing\n    diagnose \"d\"\n}\n",
+        &["check", "--format", "json"],
     );
-    let out = kbrules()
-        .args(["check", "--format", "json"])
-        .arg(&file)
-        .output()
-        .expect("runs");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     let d = &doc["diagnostics"][0];
     assert_eq!(d["code"], "E0207");
@@ -209,13 +199,7 @@ fn sarif_format_is_sarif_2_1_0() {
 
 #[test]
 fn warnings_fail_only_with_deny_warnings() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(dir.path(), "warn.kbr", WARNING_ONLY);
-    let out = kbrules()
-        .args(["check", "--format", "short"])
-        .arg(&file)
-        .output()
-        .expect("runs");
+    let (out, dir) = run_on("warn.kbr", WARNING_ONLY, &["check", "--format", "short"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(
@@ -224,7 +208,7 @@ fn warnings_fail_only_with_deny_warnings() {
     );
     let denied = kbrules()
         .args(["check", "--deny-warnings"])
-        .arg(&file)
+        .arg(dir.path().join("warn.kbr"))
         .output()
         .expect("runs");
     assert_eq!(denied.status.code(), Some(1));
@@ -306,17 +290,11 @@ fn directories_are_searched_for_kbr_files_and_names_resolve_across_files() {
 
 #[test]
 fn human_output_renders_source_and_help() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(
-        dir.path(),
+    let (out, dir) = run_on(
         "imc.kbr",
         "rule Q298565 {\n    title \"IMC\"\n    when imc_instaled\n    diagnose \"d\"\n}\n\ncondition imc_installed = service \"MSExchangeIMC\" present\n",
+        &["check", "--color", "never"],
     );
-    let out = kbrules()
-        .args(["check", "--color", "never"])
-        .arg(&file)
-        .output()
-        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out).replace(&dir.path().display().to_string(), "<dir>");
     insta::assert_snapshot!(text);

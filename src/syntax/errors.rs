@@ -256,28 +256,19 @@ pub(super) fn syntax_error(
         found(rest, first)
     };
     let (start, end) = first.map_or((pos, pos), |t| (pos + t.start, pos + t.end));
-    if next_item {
-        let mut d = build(
-            text,
-            source,
-            offset + start,
-            offset + end,
-            &list,
-            &found_text,
-        );
-        if list.iter().any(|l| l == "`}`") {
-            d = d.with_help("is a `}` missing? the item is not closed before the next one begins");
-        }
-        return d;
-    }
-    build(
+    let diagnostic = build(
         text,
         source,
         offset + start,
         offset + end,
         &list,
         &found_text,
-    )
+    );
+    if next_item && list.iter().any(|l| l == "`}`") {
+        return diagnostic
+            .with_help("is a `}` missing? the item is not closed before the next one begins");
+    }
+    diagnostic
 }
 
 fn build(
