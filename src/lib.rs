@@ -24,11 +24,15 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diagnostics;
+pub mod eval;
 pub mod ir;
+pub mod snapshot;
 pub mod source;
 pub mod syntax;
 
 pub use check::{Checked, check, compile};
 pub use diagnostics::{Code, Diagnostic, Severity};
+pub use eval::{Limits, Report, RuleSet, Truth};
 pub use ir::RuleGraph;
+pub use snapshot::Snapshot;
 pub use source::{SourceId, Sources, Span};

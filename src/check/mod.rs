@@ -29,6 +29,8 @@ use crate::ir::{
 use crate::source::{Sources, Span};
 
 pub(crate) use expr::Ctx;
+pub use expr::MAX_REGEX_SIZE;
+pub use values::hotfix_key;
 
 /// The catalogue used when the rules declare no product or operating system: a copy of the
 /// shipped library's `rules/catalogue.kbr`.

@@ -168,39 +168,23 @@ pub fn width(word: &ast::Ident) -> Result<u8, Diagnostic> {
     )
 }
 
-const HIVES: &[(&str, Hive)] = &[
-    ("hklm", Hive::LocalMachine),
-    ("hkey_local_machine", Hive::LocalMachine),
-    ("hkcu", Hive::CurrentUser),
-    ("hkey_current_user", Hive::CurrentUser),
-    ("hku", Hive::Users),
-    ("hkey_users", Hive::Users),
-    ("hkcr", Hive::ClassesRoot),
-    ("hkey_classes_root", Hive::ClassesRoot),
-    ("hkcc", Hive::CurrentConfig),
-    ("hkey_current_config", Hive::CurrentConfig),
-];
-
 /// A registry key path: a hive, then the path below it.
 pub fn reg_key(text: &ast::Text) -> Result<RegKey, Diagnostic> {
-    let trimmed = text.node.trim().trim_matches('\\');
-    let (hive_word, rest) = trimmed.split_once('\\').unwrap_or((trimmed, ""));
-    let lower = hive_word.to_ascii_lowercase();
-    if let Some((_, hive)) = HIVES.iter().find(|(n, _)| *n == lower) {
-        let path = rest
-            .split('\\')
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("\\");
-        return Ok(RegKey { hive: *hive, path });
+    if let Some(key) = RegKey::parse(&text.node) {
+        return Ok(key);
     }
+    let trimmed = text.node.trim().trim_matches('\\');
+    let hive_word = trimmed.split_once('\\').map_or(trimmed, |(hive, _)| hive);
     let mut diagnostic = Diagnostic::new(
         Code::UnknownHive,
         text.span,
         format!("`{hive_word}` is not a registry hive"),
     )
     .with_label("a registry path starts with a hive");
-    let upper: Vec<String> = HIVES.iter().map(|(n, _)| n.to_ascii_uppercase()).collect();
+    let upper: Vec<String> = Hive::NAMES
+        .iter()
+        .map(|(n, _)| n.to_ascii_uppercase())
+        .collect();
     diagnostic = match did_you_mean(hive_word, upper.iter().map(String::as_str)) {
         Some(near) => diagnostic.with_help(format!(
             "did you mean `{near}`? a key is written like `HKLM\\System\\CurrentControlSet\\Services`"

@@ -1,9 +1,10 @@
 //! The command line: one file per subcommand.
 //!
 //! Exit codes are stable: 0 clean, 1 findings (errors in rules, or warnings with
-//! `--deny-warnings`), 2 usage or I/O error.
+//! `--deny-warnings`; a diagnosis that fired), 2 usage or input error.
 
 mod check;
+mod eval;
 mod format;
 mod graph;
 
@@ -36,6 +37,12 @@ struct Cli {
 enum Command {
     /// Parse and check rule files, and report every error and warning
     Check(CheckArgs),
+    /// Evaluate the rules against snapshots: what is wrong, why, and what to do
+    Eval(EvalArgs),
+    /// Show why one rule fired, did not fire, or could not be evaluated
+    Explain(ExplainArgs),
+    /// List what the rules read: event logs, registry keys, services, files, facts, products
+    Needs(NeedsArgs),
     /// Print the checked rule graph as Graphviz DOT
     Graph(GraphArgs),
 }
@@ -74,6 +81,18 @@ impl Color {
             Color::Never => false,
         }
     }
+
+    /// Whether to colour what is written to stderr (errors of commands whose output is a
+    /// report).
+    fn enabled_on_stderr(self) -> bool {
+        match self {
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+            Color::Always => true,
+            Color::Never => false,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +105,54 @@ struct CheckArgs {
     /// Exit with 1 when there are warnings, too
     #[arg(long)]
     deny_warnings: bool,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// Snapshot files (JSON)
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Rule files or directories; `rules/` by default
+    #[arg(long, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
+    format: eval::ReportFormat,
+    /// Also list the rules that did not fire, do not apply, or could not be evaluated
+    #[arg(long)]
+    all: bool,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// The rule's id, such as `Q298565`
+    rule: String,
+    /// The snapshot file (JSON)
+    input: PathBuf,
+    /// Rule files or directories; `rules/` by default
+    #[arg(long, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
+    format: eval::ReportFormat,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
+struct NeedsArgs {
+    /// Rule files or directories; `rules/` by default
+    paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
+    format: eval::ReportFormat,
     /// When to use colour
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -128,6 +195,25 @@ where
             args.format,
             args.deny_warnings,
             args.color.enabled(),
+        ),
+        Command::Eval(args) => eval::run_eval(
+            &args.inputs,
+            &default_paths(args.rules),
+            args.format,
+            args.all,
+            args.color.enabled_on_stderr(),
+        ),
+        Command::Explain(args) => eval::run_explain(
+            &args.rule,
+            &args.input,
+            &default_paths(args.rules),
+            args.format,
+            args.color.enabled_on_stderr(),
+        ),
+        Command::Needs(args) => eval::run_needs(
+            &default_paths(args.paths),
+            args.format,
+            args.color.enabled_on_stderr(),
         ),
         Command::Graph(args) => graph::run(&default_paths(args.paths)),
     };

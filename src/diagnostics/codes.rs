@@ -1,7 +1,7 @@
 //! The catalogue of diagnostic codes: every error and warning kbrules can report.
 //!
 //! Codes are allocated in blocks, one per phase, and never reused: `E00xx` source and syntax,
-//! `E01xx` names, `E02xx` types and values, `E03xx` the rule graph, `E09xx` internal errors,
+//! `E01xx` names, `E02xx` types and values, `E03xx` the rule graph, `E04xx` snapshots and evaluation, `E09xx` internal errors,
 //! `W0xxx` lints. Each lint also has a slug, and both can be named in an `allow(…)` comment.
 //! Every code has a page in the book's error index (`book/src/errors/`).
 
@@ -172,6 +172,18 @@ catalogue! {
     RuleCycle = "E0301", "rule-cycle", Error, "cycle between rules";
     /// Conditions that refer to each other in a cycle.
     ConditionCycle = "E0302", "condition-cycle", Error, "cycle between conditions";
+
+    // --- E04xx: snapshots and evaluation ------------------------------------------------------
+    /// A snapshot is not well-formed JSON.
+    SnapshotSyntax = "E0401", "snapshot-syntax", Error, "snapshot is not valid JSON";
+    /// A snapshot field does not hold what the format says.
+    SnapshotField = "E0402", "snapshot-field", Error, "invalid snapshot field";
+    /// A snapshot names no format version, or one this build does not read.
+    SnapshotVersion = "E0403", "snapshot-version", Error, "unsupported snapshot version";
+    /// A snapshot file is larger than the limit.
+    SnapshotTooLarge = "E0404", "snapshot-too-large", Error, "snapshot too large";
+    /// A command names a rule the library does not have.
+    NoSuchRule = "E0405", "no-such-rule", Error, "no such rule";
 
     // --- E09xx: internal errors -----------------------------------------------------------------
     /// An invariant of kbrules itself broke.

@@ -63,7 +63,7 @@ fn constant(c: &Const) -> String {
     }
 }
 
-fn compare_op(graph: &RuleGraph, op: &CompareOp) -> String {
+pub(crate) fn compare_op(graph: &RuleGraph, op: &CompareOp) -> String {
     match op {
         CompareOp::Cmp(c) => c.as_str().to_string(),
         CompareOp::Match(m) => text_match(graph, m),
@@ -199,14 +199,22 @@ pub fn describe(graph: &RuleGraph, pred: &Predicate) -> String {
 }
 
 fn value(graph: &RuleGraph, v: &Value) -> String {
+    value_named(graph, v, &[])
+}
+
+/// A value as the rules write it, with binding slots named from `names` (by slot index).
+pub(crate) fn value_named(graph: &RuleGraph, v: &Value, names: &[String]) -> String {
     match v {
         Value::Const(c) => constant(c),
         Value::Fact(f) => format!(
             "fact {}",
             graph.facts.get(f.index()).map_or("?", |f| f.name.as_str())
         ),
-        Value::Binding { slot, property } => format!("${}{}", slot.0, property_suffix(property)),
-        Value::Number(inner) => format!("number({})", value(graph, inner)),
+        Value::Binding { slot, property } => match names.get(slot.index()) {
+            Some(name) => format!("{name}{}", property_suffix(property)),
+            None => format!("${}{}", slot.0, property_suffix(property)),
+        },
+        Value::Number(inner) => format!("number({})", value_named(graph, inner, names)),
     }
 }
 

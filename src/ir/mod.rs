@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use crate::ast::{CmpOp, MatchOp};
 use crate::source::Span;
 
-pub use dot::{describe, to_dot};
+pub(crate) use dot::{compare_op, value_named};
+pub use dot::{describe, duration, to_dot};
 
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
@@ -493,6 +494,28 @@ pub enum Hive {
 }
 
 impl Hive {
+    /// Every name of every hive, lowercase: the abbreviation and the full name.
+    pub const NAMES: &[(&str, Hive)] = &[
+        ("hklm", Hive::LocalMachine),
+        ("hkey_local_machine", Hive::LocalMachine),
+        ("hkcu", Hive::CurrentUser),
+        ("hkey_current_user", Hive::CurrentUser),
+        ("hku", Hive::Users),
+        ("hkey_users", Hive::Users),
+        ("hkcr", Hive::ClassesRoot),
+        ("hkey_classes_root", Hive::ClassesRoot),
+        ("hkcc", Hive::CurrentConfig),
+        ("hkey_current_config", Hive::CurrentConfig),
+    ];
+
+    /// A hive by its abbreviation or full name, ignoring case.
+    pub fn parse(word: &str) -> Option<Hive> {
+        Hive::NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map(|(_, hive)| *hive)
+    }
+
     /// The short name, `HKLM`.
     pub fn short(self) -> &'static str {
         match self {
@@ -512,6 +535,27 @@ pub struct RegKey {
     pub hive: Hive,
     /// The path below the hive, as written, without leading or trailing backslashes.
     pub path: String,
+}
+
+impl RegKey {
+    /// Parses `HIVE\\PATH`, with the hive abbreviated or in full; `None` when the first part is
+    /// not a hive. Empty parts (doubled or trailing backslashes) are dropped.
+    pub fn parse(text: &str) -> Option<RegKey> {
+        let trimmed = text.trim().trim_matches('\\');
+        let (hive, rest) = trimmed.split_once('\\').unwrap_or((trimmed, ""));
+        let hive = Hive::parse(hive)?;
+        let path = rest
+            .split('\\')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\\");
+        Some(RegKey { hive, path })
+    }
+
+    /// The key as one lowercase string, `hklm\\system\\…`: keys compare without case.
+    pub fn folded(&self) -> String {
+        self.to_string().to_lowercase()
+    }
 }
 
 impl std::fmt::Display for RegKey {

@@ -1,0 +1,243 @@
+//! What a rule set prepares once, for every snapshot it evaluates: event questions in a form
+//! the scan tests quickly, text matchers, and which conditions bind or read which names.
+
+use super::Truth;
+use super::value::{Matcher, Val, test_const};
+use crate::ir::{
+    BinaryTest, CompareOp, DataTest, Expr, ExprId, Level, PredId, Predicate, Property, RegexId,
+    RuleGraph, ServiceTest, SlotId, TextMatch, ValueTest,
+};
+use crate::snapshot::Event;
+
+/// An event question, ready for the scan.
+#[derive(Debug)]
+pub(crate) struct EventQuery {
+    pub(crate) pred: PredId,
+    pub(crate) log: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) ids: Vec<(u16, u16)>,
+    level: Option<Level>,
+    pub(crate) message: Option<Matcher>,
+    data: Vec<(DataTest, Option<Matcher>)>,
+    binary: Vec<BinaryTest>,
+}
+
+impl EventQuery {
+    /// How many ids the question names.
+    pub(crate) fn id_count(&self) -> u32 {
+        self.ids
+            .iter()
+            .map(|(a, b)| u32::from(*b).saturating_sub(u32::from(*a)) + 1)
+            .sum()
+    }
+
+    /// Whether an event (already of the right log and source) matches: unknown when it would
+    /// match but its message or level was not recorded.
+    pub(crate) fn test(&self, graph: &RuleGraph, event: &Event) -> Truth {
+        if !self.ids.is_empty() && !self.ids.iter().any(|(a, b)| (*a..=*b).contains(&event.id)) {
+            return Truth::False;
+        }
+        for (test, matcher) in &self.data {
+            let value = match &test.field {
+                Property::Data(n) => event.data_at(*n),
+                Property::DataNamed(name) => event.data_named(name),
+                _ => None,
+            };
+            let Some(value) = value else {
+                return Truth::False;
+            };
+            if !test_const(
+                graph,
+                matcher.as_ref(),
+                &Val::Text(value.to_string()),
+                &test.op,
+                &test.value,
+            ) {
+                return Truth::False;
+            }
+        }
+        for b in &self.binary {
+            if !binary_holds(event.binary.as_deref(), b) {
+                return Truth::False;
+            }
+        }
+        let mut truth = Truth::True;
+        if let Some(want) = self.level {
+            match event.level {
+                Some(level) if level == want => {}
+                Some(_) => return Truth::False,
+                None => truth = Truth::Unknown,
+            }
+        }
+        if let Some(matcher) = &self.message {
+            match &event.message {
+                Some(text) if matcher.is_match(graph, text) => {}
+                Some(_) => return Truth::False,
+                None => truth = Truth::Unknown,
+            }
+        }
+        truth
+    }
+}
+
+/// A little-endian number read from binary data, compared.
+fn binary_holds(data: Option<&[u8]>, test: &BinaryTest) -> bool {
+    let Some(data) = data else {
+        return false;
+    };
+    let Ok(start) = usize::try_from(test.offset) else {
+        return false;
+    };
+    let Some(bytes) = data.get(start..start.saturating_add(usize::from(test.width))) else {
+        return false;
+    };
+    let value = bytes
+        .iter()
+        .rev()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    super::value::compare(&Val::Number(value), test.op, &Val::Number(test.value), true)
+}
+
+/// Prepared once per rule set.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    pub(crate) event_queries: Vec<EventQuery>,
+    /// The text matcher of each non-event question that has one.
+    pred_matchers: Vec<Option<Matcher>>,
+    /// The message regex of each event question that has one (for captures).
+    message_regexes: Vec<Option<RegexId>>,
+    /// The text matcher of each comparison that matches text.
+    expr_matchers: Vec<Option<Matcher>>,
+    /// Whether a condition binds names for the conditions beside it.
+    binds: Vec<bool>,
+    /// The slots each condition reads (not looking inside named conditions' scopes).
+    reads: Vec<Vec<SlotId>>,
+}
+
+impl Prepared {
+    pub(crate) fn new(graph: &RuleGraph) -> Prepared {
+        let mut prepared = Prepared::default();
+        for (i, pred) in graph.predicates().iter().enumerate() {
+            let id = PredId::from_index(i);
+            let mut matcher = None;
+            let mut regex = None;
+            match pred {
+                Predicate::Event(f) => {
+                    if let Some(TextMatch::Regex(r)) = &f.message {
+                        regex = Some(*r);
+                    }
+                    prepared.event_queries.push(EventQuery {
+                        pred: id,
+                        log: f.log.clone(),
+                        source: f.source.clone(),
+                        ids: f.ids.clone(),
+                        level: f.level,
+                        message: f.message.clone().map(Matcher::new),
+                        data: f
+                            .data
+                            .iter()
+                            .map(|d| {
+                                let m = match &d.op {
+                                    CompareOp::Match(m) => Some(Matcher::new(m.clone())),
+                                    CompareOp::Cmp(_) => None,
+                                };
+                                (d.clone(), m)
+                            })
+                            .collect(),
+                        binary: f.binary.clone(),
+                    });
+                }
+                Predicate::RegistryValue {
+                    test: ValueTest::Compare(CompareOp::Match(m), _),
+                    ..
+                } => matcher = Some(Matcher::new(m.clone())),
+                Predicate::Service {
+                    test: ServiceTest::Account(t) | ServiceTest::Image(t),
+                    ..
+                } => matcher = Some(Matcher::new(t.matches.clone())),
+                _ => {}
+            }
+            prepared.pred_matchers.push(matcher);
+            prepared.message_regexes.push(regex);
+        }
+        for expr in graph.exprs() {
+            prepared.expr_matchers.push(match expr {
+                Expr::Compare {
+                    op: CompareOp::Match(m),
+                    ..
+                } => Some(Matcher::new(m.clone())),
+                _ => None,
+            });
+        }
+        // Children come before parents in the arena, so one pass in order sees them first.
+        for expr in graph.exprs() {
+            let (binds, reads) = match expr {
+                Expr::Pred { bind, .. } => (bind.is_some(), Vec::new()),
+                Expr::FollowedBy {
+                    first_bind,
+                    then_bind,
+                    ..
+                } => (first_bind.is_some() || then_bind.is_some(), Vec::new()),
+                Expr::And(items) | Expr::Or(items) => (
+                    items.iter().any(|i| prepared.binds(*i)),
+                    prepared.union(items),
+                ),
+                Expr::AtLeast { items, .. } => (
+                    items.iter().any(|i| prepared.binds(*i)),
+                    prepared.union(items),
+                ),
+                Expr::Not(inner) => (false, prepared.union(&[*inner])),
+                Expr::Compare { left, right, .. } => {
+                    let mut slots = Vec::new();
+                    slots_of(left, &mut slots);
+                    slots_of(right, &mut slots);
+                    (false, slots)
+                }
+                Expr::Count { .. } | Expr::RuleFired(_) | Expr::Scope { .. } => (false, Vec::new()),
+            };
+            prepared.binds.push(binds);
+            prepared.reads.push(reads);
+        }
+        prepared
+    }
+
+    fn union(&self, items: &[ExprId]) -> Vec<SlotId> {
+        let mut slots: Vec<SlotId> = items
+            .iter()
+            .flat_map(|i| self.reads.get(i.index()).into_iter().flatten().copied())
+            .collect();
+        slots.sort();
+        slots.dedup();
+        slots
+    }
+
+    pub(crate) fn binds(&self, expr: ExprId) -> bool {
+        self.binds.get(expr.index()).copied().unwrap_or(false)
+    }
+
+    pub(crate) fn reads(&self, expr: ExprId, slot: SlotId) -> bool {
+        self.reads
+            .get(expr.index())
+            .is_some_and(|slots| slots.contains(&slot))
+    }
+
+    pub(crate) fn pred_matcher(&self, pred: PredId) -> Option<&Matcher> {
+        self.pred_matchers.get(pred.index())?.as_ref()
+    }
+
+    pub(crate) fn expr_matcher(&self, expr: ExprId) -> Option<&Matcher> {
+        self.expr_matchers.get(expr.index())?.as_ref()
+    }
+
+    pub(crate) fn message_regex(&self, pred: PredId) -> Option<RegexId> {
+        *self.message_regexes.get(pred.index())?
+    }
+}
+
+fn slots_of(value: &crate::ir::Value, out: &mut Vec<SlotId>) {
+    match value {
+        crate::ir::Value::Binding { slot, .. } => out.push(*slot),
+        crate::ir::Value::Number(inner) => slots_of(inner, out),
+        _ => {}
+    }
+}

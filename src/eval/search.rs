@@ -1,0 +1,569 @@
+//! Deciding one rule: a search for items that satisfy its condition, in three-valued logic,
+//! then an explanation of the best assignment found.
+//!
+//! A condition with bindings holds when *some* choice of items for its bindings makes it hold
+//! (events are tried most recent first). Conditions are goals on a stack; a question that
+//! binds a name tries its items one by one, and the goals after it are decided under each
+//! choice. A later goal that does not read the name cannot change with the choice, so then
+//! only the first item is tried. The search counts its steps and stops at the limit.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use super::Truth;
+use super::report::{Evidence, Need, VerdictKind};
+use super::session::{Got, Item, Session};
+use super::value::{Val, compare};
+use crate::ast::CmpOp;
+use crate::ir::{CompareOp, Expr, ExprId, PredId, SlotId, Value};
+
+/// What a binding slot holds during the search.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Slot {
+    #[default]
+    Unbound,
+    /// An item, and the question that matched it.
+    Item(Item, PredId),
+    /// The question could not be answered.
+    Unknown(Need),
+}
+
+/// The binding slots of one rule or one named condition.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Env {
+    slots: Vec<Slot>,
+}
+
+impl Env {
+    pub(crate) fn new(slots: usize) -> Env {
+        Env {
+            slots: vec![Slot::Unbound; slots],
+        }
+    }
+
+    pub(crate) fn get(&self, slot: SlotId) -> &Slot {
+        static UNBOUND: Slot = Slot::Unbound;
+        self.slots.get(slot.index()).unwrap_or(&UNBOUND)
+    }
+
+    pub(crate) fn set_slot(&mut self, slot: SlotId, value: Slot) {
+        if let Some(s) = self.slots.get_mut(slot.index()) {
+            *s = value;
+        }
+    }
+
+    fn is_unbound(&self, slot: SlotId) -> bool {
+        matches!(self.get(slot), Slot::Unbound)
+    }
+}
+
+/// The best result of a search, and the assignment that gave it.
+#[derive(Debug, Default)]
+pub(crate) struct Search {
+    pub(crate) best: Option<Truth>,
+    pub(crate) witness: Option<Env>,
+}
+
+/// A node of an explained condition: its value and what it rests on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explained {
+    /// The condition, as the rules write it.
+    pub condition: String,
+    /// Its value: `true`, `false` or `unknown`.
+    pub value: Truth,
+    /// What matched, for a condition that holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// What the snapshot holds instead, for a condition that does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// What must be collected, for a condition that cannot be decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<Need>,
+    /// The conditions it is made of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Explained>,
+}
+
+/// Decides rules against one session.
+pub(crate) struct Evaluator<'s, 'a> {
+    pub(crate) session: &'s Session<'a>,
+    /// The verdicts of rules decided so far, by rule index.
+    pub(crate) verdicts: RefCell<Vec<Option<VerdictKind>>>,
+    /// Named conditions with their own bindings are closed: decided once.
+    scopes: RefCell<HashMap<ExprId, (Truth, Env)>>,
+    steps: Cell<u64>,
+    limit_hit: Cell<bool>,
+    /// Names of the current rule's bindings, for describing conditions.
+    pub(crate) names: RefCell<Vec<String>>,
+}
+
+impl<'s, 'a> Evaluator<'s, 'a> {
+    pub(crate) fn new(session: &'s Session<'a>, rules: usize) -> Evaluator<'s, 'a> {
+        Evaluator {
+            session,
+            verdicts: RefCell::new(vec![None; rules]),
+            scopes: RefCell::new(HashMap::new()),
+            steps: Cell::new(0),
+            limit_hit: Cell::new(false),
+            names: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn expr(&self, id: ExprId) -> Option<&'a Expr> {
+        self.session.graph.expr(id)
+    }
+
+    /// Starts a rule: resets the step count.
+    pub(crate) fn start_rule(&self) {
+        self.steps.set(0);
+        self.limit_hit.set(false);
+    }
+
+    pub(crate) fn limit_hit(&self) -> bool {
+        self.limit_hit.get()
+    }
+
+    fn step(&self) -> bool {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        if n > self.session.limits.max_steps {
+            self.limit_hit.set(true);
+        }
+        !self.limit_hit.get()
+    }
+
+    /// Decides a conjunction of goals under `env`: the best value over every choice of items
+    /// for the bindings, recording the assignment that gave it. `goals` is left as it was.
+    pub(crate) fn solve(
+        &self,
+        goals: &mut Vec<ExprId>,
+        env: &mut Env,
+        acc: Truth,
+        search: &mut Search,
+    ) -> Truth {
+        if acc == Truth::False {
+            return Truth::False;
+        }
+        if !self.step() {
+            return acc.and(Truth::Unknown);
+        }
+        let Some(goal) = goals.pop() else {
+            if search.best.is_none_or(|b| acc > b) {
+                search.best = Some(acc);
+                search.witness = Some(env.clone());
+            }
+            return acc;
+        };
+        let result = self.solve_goal(goal, goals, env, acc, search);
+        goals.push(goal);
+        result
+    }
+
+    fn solve_goal(
+        &self,
+        goal: ExprId,
+        goals: &mut Vec<ExprId>,
+        env: &mut Env,
+        acc: Truth,
+        search: &mut Search,
+    ) -> Truth {
+        let prepared = self.session.prepared;
+        match self.expr(goal) {
+            Some(Expr::And(items)) => self.solve_all(items, goals, env, acc, search),
+            Some(Expr::AtLeast { n, items }) if *n as usize == items.len() => {
+                self.solve_all(items, goals, env, acc, search)
+            }
+            Some(Expr::Or(items)) if prepared.binds(goal) => {
+                let mut best = Truth::False;
+                for &item in items {
+                    goals.push(item);
+                    best = best.or(self.solve(goals, env, acc, search));
+                    goals.pop();
+                    if best == Truth::True || self.limit_hit.get() {
+                        break;
+                    }
+                }
+                best
+            }
+            Some(Expr::Pred {
+                pred,
+                bind: Some(slot),
+            }) if env.is_unbound(*slot) => {
+                let outcome = self.session.outcome(*pred);
+                let needed = goals.iter().any(|g| prepared.reads(*g, *slot));
+                let mut best = Truth::False;
+                for item in candidates(&outcome.items) {
+                    env.set_slot(*slot, Slot::Item(item, *pred));
+                    best = best.or(self.solve(goals, env, acc, search));
+                    if best == Truth::True || !needed || self.limit_hit.get() {
+                        break;
+                    }
+                }
+                if outcome.items.is_empty() && outcome.truth == Truth::Unknown {
+                    let need = outcome.needs.first().cloned().unwrap_or(Need::Limit {
+                        limit: "binding".into(),
+                    });
+                    env.set_slot(*slot, Slot::Unknown(need));
+                    best = best.or(self.solve(goals, env, acc.and(Truth::Unknown), search));
+                }
+                env.set_slot(*slot, Slot::Unbound);
+                best
+            }
+            Some(Expr::FollowedBy {
+                first,
+                first_bind,
+                then,
+                then_bind,
+                within,
+            }) if first_bind.is_some_and(|s| env.is_unbound(s))
+                || then_bind.is_some_and(|s| env.is_unbound(s)) =>
+            {
+                let pairs = self.pairs(*first, *then, *within);
+                let needed = goals.iter().any(|g| {
+                    first_bind.is_some_and(|s| prepared.reads(*g, s))
+                        || then_bind.is_some_and(|s| prepared.reads(*g, s))
+                });
+                let mut best = Truth::False;
+                for (a, b) in pairs {
+                    if let Some(s) = first_bind {
+                        env.set_slot(*s, Slot::Item(Item::Event(a), *first));
+                    }
+                    if let Some(s) = then_bind {
+                        env.set_slot(*s, Slot::Item(Item::Event(b), *then));
+                    }
+                    best = best.or(self.solve(goals, env, acc, search));
+                    if best == Truth::True || !needed || self.limit_hit.get() {
+                        break;
+                    }
+                }
+                if best != Truth::True
+                    && self.followed_truth(*first, *then, *within) == Truth::Unknown
+                {
+                    let need = self.first_need(&[*first, *then]);
+                    for s in [first_bind, then_bind].into_iter().flatten() {
+                        env.set_slot(*s, Slot::Unknown(need.clone()));
+                    }
+                    best = best.or(self.solve(goals, env, acc.and(Truth::Unknown), search));
+                }
+                for s in [first_bind, then_bind].into_iter().flatten() {
+                    env.set_slot(*s, Slot::Unbound);
+                }
+                best
+            }
+            _ => {
+                let value = self.value(goal, env);
+                self.solve(goals, env, acc.and(value), search)
+            }
+        }
+    }
+
+    /// Pushes a conjunction's goals so that those that bind names are decided first.
+    fn solve_all(
+        &self,
+        items: &[ExprId],
+        goals: &mut Vec<ExprId>,
+        env: &mut Env,
+        acc: Truth,
+        search: &mut Search,
+    ) -> Truth {
+        let mark = goals.len();
+        let prepared = self.session.prepared;
+        // The stack pops from the end: push the non-binding goals first.
+        goals.extend(items.iter().rev().filter(|i| !prepared.binds(**i)));
+        goals.extend(items.iter().rev().filter(|i| prepared.binds(**i)));
+        let result = self.solve(goals, env, acc, search);
+        goals.truncate(mark);
+        result
+    }
+
+    /// The value of a condition under `env`, its own bindings kept inside it.
+    pub(crate) fn value(&self, id: ExprId, env: &Env) -> Truth {
+        let Some(expr) = self.expr(id) else {
+            return Truth::Unknown;
+        };
+        match expr {
+            Expr::Pred { pred, bind } => match bind.map(|s| env.get(s)) {
+                Some(Slot::Item(..)) => Truth::True,
+                Some(Slot::Unknown(_)) => Truth::Unknown,
+                _ => self.session.outcome(*pred).truth,
+            },
+            Expr::Not(inner) => self.value(*inner, env).not(),
+            Expr::And(_) | Expr::Or(_) | Expr::AtLeast { .. } | Expr::FollowedBy { .. }
+                if self.session.prepared.binds(id) =>
+            {
+                let mut search = Search::default();
+                self.solve(&mut vec![id], &mut env.clone(), Truth::True, &mut search)
+            }
+            Expr::And(items) => items
+                .iter()
+                .try_fold(Truth::True, |acc, i| {
+                    let v = acc.and(self.value(*i, env));
+                    if v == Truth::False { Err(v) } else { Ok(v) }
+                })
+                .unwrap_or_else(|v| v),
+            Expr::Or(items) => items
+                .iter()
+                .try_fold(Truth::False, |acc, i| {
+                    let v = acc.or(self.value(*i, env));
+                    if v == Truth::True { Err(v) } else { Ok(v) }
+                })
+                .unwrap_or_else(|v| v),
+            Expr::AtLeast { n, items } => {
+                let values: Vec<Truth> = items.iter().map(|i| self.value(*i, env)).collect();
+                at_least(*n, &values)
+            }
+            Expr::FollowedBy {
+                first,
+                then,
+                within,
+                ..
+            } => self.followed_truth(*first, *then, *within),
+            Expr::Count {
+                pred,
+                op,
+                n,
+                within,
+            } => {
+                let (count, open) = self.count(*pred, *within);
+                count_truth(count, open, *op, *n)
+            }
+            Expr::Compare { left, op, right } => self.compare(id, left, op, right, env).0,
+            Expr::RuleFired(rule) => {
+                match self.verdicts.borrow().get(rule.index()).copied().flatten() {
+                    Some(VerdictKind::Fired | VerdictKind::Superseded) => Truth::True,
+                    Some(VerdictKind::NotEvaluable) | None => Truth::Unknown,
+                    Some(_) => Truth::False,
+                }
+            }
+            Expr::Scope { expr, slots } => self.scope(*expr, *slots).0,
+        }
+    }
+
+    /// A named condition with its own bindings: decided once, with the assignment.
+    pub(crate) fn scope(&self, expr: ExprId, slots: u32) -> (Truth, Env) {
+        if let Some(found) = self.scopes.borrow().get(&expr) {
+            return found.clone();
+        }
+        let mut search = Search::default();
+        let mut env = Env::new(slots as usize);
+        let truth = self.solve(&mut vec![expr], &mut env, Truth::True, &mut search);
+        let result = (truth, search.witness.unwrap_or(env));
+        self.scopes.borrow_mut().insert(expr, result.clone());
+        result
+    }
+
+    /// Compares two values; also returns them for the explanation.
+    pub(crate) fn compare(
+        &self,
+        id: ExprId,
+        left: &Value,
+        op: &CompareOp,
+        right: &Value,
+        env: &Env,
+    ) -> (Truth, Got, Got) {
+        let l = self.session.value(left, env);
+        let r = self.session.value(right, env);
+        let truth = match (&l, &r) {
+            (Got::Unknown(_), _) | (_, Got::Unknown(_)) => Truth::Unknown,
+            (Got::Absent(_), _) | (_, Got::Absent(_)) => Truth::False,
+            (Got::Value(a), Got::Value(b)) => Truth::from(match op {
+                CompareOp::Cmp(op) => match (left, right) {
+                    (Value::Const(_), Value::Const(_)) | (_, Value::Const(_)) => {
+                        compare(a, *op, b, true)
+                    }
+                    (Value::Const(_), _) => compare(b, flip(*op), a, true),
+                    _ => compare(a, *op, b, false),
+                },
+                CompareOp::Match(_) => self
+                    .session
+                    .prepared
+                    .expr_matcher(id)
+                    .is_some_and(|m| m.value_matches(self.session.graph, a)),
+            }),
+        };
+        (truth, l, r)
+    }
+
+    /// The number of events matching `pred` (in the busiest window of `within`), and whether
+    /// more may exist that were not collected.
+    pub(crate) fn count(&self, pred: PredId, within: Option<u64>) -> (u64, bool) {
+        let outcome = self.session.outcome(pred);
+        let open = outcome.truth == Truth::Unknown || outcome.open;
+        let Some(window) = within else {
+            return (outcome.items.len() as u64, open);
+        };
+        let times: Vec<i64> = outcome
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Event(e) => self.session.snapshot.events().get(*e as usize)?.time,
+                _ => None,
+            })
+            .collect();
+        let window = i64::try_from(window).unwrap_or(i64::MAX);
+        let mut best = 0usize;
+        let mut start = 0usize;
+        for (end, t) in times.iter().enumerate() {
+            while times
+                .get(start)
+                .is_some_and(|s| t.saturating_sub(*s) > window)
+            {
+                start += 1;
+            }
+            best = best.max(end + 1 - start);
+        }
+        (best as u64, open)
+    }
+
+    /// Pairs of events (index of the first, index of the then) in order, within the window.
+    pub(crate) fn pairs(
+        &self,
+        first: PredId,
+        then: PredId,
+        within: Option<u64>,
+    ) -> Vec<(u32, u32)> {
+        let events = self.session.snapshot.events();
+        let key = |e: u32| {
+            events
+                .get(e as usize)
+                .and_then(|ev| ev.time)
+                .map(|t| (t, e))
+        };
+        let firsts: Vec<(i64, u32)> = event_items(&self.session.outcome(first).items)
+            .filter_map(key)
+            .collect();
+        let thens: Vec<(i64, u32)> = event_items(&self.session.outcome(then).items)
+            .filter_map(key)
+            .collect();
+        let window = within.map_or(i64::MAX, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let mut pairs = Vec::new();
+        // Most recent first event first, as for single events.
+        for &(ta, a) in firsts.iter().rev() {
+            let start = thens.partition_point(|&(tb, b)| (tb, b) <= (ta, a));
+            for &(tb, b) in thens.iter().skip(start) {
+                if tb.saturating_sub(ta) > window {
+                    break;
+                }
+                if b != a {
+                    pairs.push((a, b));
+                }
+                if pairs.len() as u64 >= self.session.limits.max_steps {
+                    return pairs;
+                }
+            }
+        }
+        pairs
+    }
+
+    pub(crate) fn followed_truth(&self, first: PredId, then: PredId, within: Option<u64>) -> Truth {
+        if !self.pairs_exist(first, then, within) {
+            let a = self.session.outcome(first);
+            let b = self.session.outcome(then);
+            if a.truth == Truth::Unknown || b.truth == Truth::Unknown || a.open || b.open {
+                return Truth::Unknown;
+            }
+            return Truth::False;
+        }
+        Truth::True
+    }
+
+    fn pairs_exist(&self, first: PredId, then: PredId, within: Option<u64>) -> bool {
+        let events = self.session.snapshot.events();
+        let key = |e: u32| {
+            events
+                .get(e as usize)
+                .and_then(|ev| ev.time)
+                .map(|t| (t, e))
+        };
+        let thens: Vec<(i64, u32)> = event_items(&self.session.outcome(then).items)
+            .filter_map(key)
+            .collect();
+        let window = within.map_or(i64::MAX, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        event_items(&self.session.outcome(first).items)
+            .filter_map(key)
+            .any(|(ta, a)| {
+                let start = thens.partition_point(|&(tb, b)| (tb, b) <= (ta, a));
+                thens
+                    .get(start)
+                    .is_some_and(|&(tb, _)| tb.saturating_sub(ta) <= window)
+            })
+    }
+
+    fn first_need(&self, preds: &[PredId]) -> Need {
+        preds
+            .iter()
+            .flat_map(|p| self.session.outcome(*p).needs.first().cloned())
+            .next()
+            .unwrap_or(Need::Limit {
+                limit: "binding".into(),
+            })
+    }
+}
+
+fn event_items(items: &[Item]) -> impl Iterator<Item = u32> + '_ {
+    items.iter().filter_map(|i| match i {
+        Item::Event(e) => Some(*e),
+        _ => None,
+    })
+}
+
+/// The order in which a binding tries items: events most recent first, others as listed.
+pub(crate) fn candidates(items: &[Item]) -> Vec<Item> {
+    if matches!(items.first(), Some(Item::Event(_))) {
+        items.iter().rev().copied().collect()
+    } else {
+        items.to_vec()
+    }
+}
+
+/// `a OP b` is `b FLIP(OP) a`.
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
+/// At least `n` of the values hold: known when enough hold, or too few could.
+pub(crate) fn at_least(n: u32, values: &[Truth]) -> Truth {
+    let yes = values.iter().filter(|v| **v == Truth::True).count();
+    let maybe = values.iter().filter(|v| **v == Truth::Unknown).count();
+    let n = n as usize;
+    if yes >= n {
+        Truth::True
+    } else if yes + maybe >= n {
+        Truth::Unknown
+    } else {
+        Truth::False
+    }
+}
+
+/// A count compared, when the true count is `count`, or at least `count` if `open`.
+pub(crate) fn count_truth(count: u64, open: bool, op: CmpOp, n: u64) -> Truth {
+    let holds = |c: u64| compare(&Val::Number(c), op, &Val::Number(n), true);
+    if !open {
+        return Truth::from(holds(count));
+    }
+    // The count is somewhere in count..; decide if every such count agrees.
+    let at_low = holds(count);
+    let always = match op {
+        CmpOp::Ge | CmpOp::Gt => at_low,
+        CmpOp::Ne => count > n && at_low,
+        _ => false,
+    };
+    let never = match op {
+        CmpOp::Lt | CmpOp::Le | CmpOp::Eq => !at_low && count > n,
+        _ => false,
+    };
+    if always {
+        Truth::True
+    } else if never {
+        Truth::False
+    } else {
+        Truth::Unknown
+    }
+}

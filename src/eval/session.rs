@@ -1,0 +1,1069 @@
+//! One evaluation: a rule set's questions asked of one snapshot, each once.
+//!
+//! Event questions are answered together in one pass over the events, each event offered
+//! only to the questions that could match it: those with its id, those with its source and no
+//! id, those with its log and neither, and those with no such filter. Other questions are
+//! answered on first use and kept.
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use super::prepare::{EventQuery, Prepared};
+use super::report::Need;
+use super::value::{CaptureRef, Val, capture, in_range};
+use super::{Limits, Truth};
+use crate::ir::{
+    FileTest, PredId, Predicate, Property, RegKey, RuleGraph, ServiceTest, Value, ValueTest,
+};
+use crate::snapshot::{Coverage, Event, FactValue, Snapshot, eq_fold, time};
+
+/// An item of the snapshot a question matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Item {
+    Event(u32),
+    RegKey(u32),
+    RegValue(u32, u32),
+    Service(u32),
+    Product(u32),
+    Os,
+    Hotfix(u32),
+    File(u32),
+    Component(u32),
+}
+
+/// The answer to one question.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    pub(crate) truth: Truth,
+    /// The items that match (events in time order).
+    pub(crate) items: Vec<Item>,
+    /// What must be collected, when the answer is unknown.
+    pub(crate) needs: Vec<Need>,
+    /// What the snapshot holds instead, when the answer is no.
+    pub(crate) observed: Option<String>,
+    /// Whether more items may match than were seen (part of the data was not collected).
+    pub(crate) open: bool,
+}
+
+impl Outcome {
+    fn yes(items: Vec<Item>) -> Outcome {
+        Outcome {
+            truth: Truth::True,
+            items,
+            ..Outcome::default()
+        }
+    }
+
+    fn no(observed: impl Into<String>) -> Outcome {
+        Outcome {
+            truth: Truth::False,
+            observed: Some(observed.into()),
+            ..Outcome::default()
+        }
+    }
+
+    fn unknown(need: Need) -> Outcome {
+        Outcome {
+            truth: Truth::Unknown,
+            needs: vec![need],
+            ..Outcome::default()
+        }
+    }
+
+    fn from_bool(holds: bool, item: Option<Item>, observed: impl FnOnce() -> String) -> Outcome {
+        if holds {
+            Outcome::yes(item.into_iter().collect())
+        } else {
+            Outcome::no(observed())
+        }
+    }
+}
+
+/// A value looked up: known, absent from collected data, or not collected.
+#[derive(Debug, Clone)]
+pub(crate) enum Got {
+    Value(Val),
+    Absent(String),
+    Unknown(Need),
+}
+
+/// Event ids per source, and events per log.
+type Histogram = (Vec<BTreeMap<u16, usize>>, Vec<usize>);
+
+pub(crate) struct Session<'a> {
+    pub(crate) graph: &'a RuleGraph,
+    pub(crate) prepared: &'a Prepared,
+    pub(crate) snapshot: &'a Snapshot,
+    pub(crate) limits: &'a Limits,
+    outcomes: Vec<OnceCell<Outcome>>,
+    /// Event ids per source and event counts per log, for near misses; built when needed.
+    histogram: OnceCell<Histogram>,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(
+        graph: &'a RuleGraph,
+        prepared: &'a Prepared,
+        snapshot: &'a Snapshot,
+        limits: &'a Limits,
+    ) -> Session<'a> {
+        let mut session = Session {
+            graph,
+            prepared,
+            snapshot,
+            limits,
+            outcomes: (0..graph.predicates().len())
+                .map(|_| OnceCell::new())
+                .collect(),
+            histogram: OnceCell::new(),
+        };
+        session.scan_events();
+        session
+    }
+
+    /// The answer to a question.
+    pub(crate) fn outcome(&self, pred: PredId) -> &Outcome {
+        static NONE: Outcome = Outcome {
+            truth: Truth::Unknown,
+            items: Vec::new(),
+            needs: Vec::new(),
+            observed: None,
+            open: true,
+        };
+        match self.outcomes.get(pred.index()) {
+            Some(cell) => cell.get_or_init(|| self.answer(pred)),
+            None => &NONE,
+        }
+    }
+
+    /// Answers every event question in one pass over the events.
+    fn scan_events(&mut self) {
+        let snapshot = self.snapshot;
+        let queries = &self.prepared.event_queries;
+        if queries.is_empty() {
+            return;
+        }
+        // Resolve names to the snapshot's symbols; a query naming a log or source no event
+        // has can match nothing and is not dispatched.
+        let mut by_id: Vec<Vec<u32>> = Vec::new();
+        let mut by_source: Vec<Vec<u32>> = vec![Vec::new(); snapshot.sources.len()];
+        let mut by_log: Vec<Vec<u32>> = vec![Vec::new(); snapshot.logs.len()];
+        let mut everywhere: Vec<u32> = Vec::new();
+        let mut resolved: Vec<Option<(Option<u32>, Option<u32>)>> =
+            Vec::with_capacity(queries.len());
+        for (qi, q) in queries.iter().enumerate() {
+            let log = q.log.as_deref().map(|l| snapshot.logs.lookup(l));
+            let source = q.source.as_deref().map(|s| snapshot.sources.lookup(s));
+            let qi = u32::try_from(qi).unwrap_or(u32::MAX);
+            if matches!(log, Some(None)) || matches!(source, Some(None)) {
+                resolved.push(None);
+                continue;
+            }
+            let (log, source) = (log.flatten(), source.flatten());
+            resolved.push(Some((log, source)));
+            if !q.ids.is_empty() && q.id_count() <= 1024 {
+                if by_id.is_empty() {
+                    by_id = vec![Vec::new(); 1 << 16];
+                }
+                for &(lo, hi) in &q.ids {
+                    for id in lo..=hi {
+                        if let Some(list) = by_id.get_mut(usize::from(id)) {
+                            list.push(qi);
+                        }
+                    }
+                }
+            } else if let Some(list) = source.and_then(|s| by_source.get_mut(s as usize)) {
+                list.push(qi);
+            } else if let Some(list) = log.and_then(|l| by_log.get_mut(l as usize)) {
+                list.push(qi);
+            } else {
+                everywhere.push(qi);
+            }
+        }
+        // Which sources have events in a collected log.
+        let log_collected: Vec<bool> = (0..snapshot.logs.len())
+            .map(|l| {
+                snapshot
+                    .collected
+                    .events
+                    .covers_name(snapshot.logs.get(u32::try_from(l).unwrap_or(u32::MAX)))
+            })
+            .collect();
+        let mut seen = vec![false; snapshot.sources.len()];
+        let mut matches: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
+        let mut unknown: Vec<Option<u32>> = vec![None; queries.len()];
+        let empty: Vec<u32> = Vec::new();
+        for (ei, event) in snapshot.events.iter().enumerate() {
+            let ei = u32::try_from(ei).unwrap_or(u32::MAX);
+            if log_collected
+                .get(event.log as usize)
+                .copied()
+                .unwrap_or(false)
+                && let Some(s) = seen.get_mut(event.source as usize)
+            {
+                *s = true;
+            }
+            let lists = [
+                by_id.get(usize::from(event.id)).unwrap_or(&empty),
+                by_source.get(event.source as usize).unwrap_or(&empty),
+                by_log.get(event.log as usize).unwrap_or(&empty),
+                &everywhere,
+            ];
+            for &qi in lists.into_iter().flatten() {
+                let (Some(q), Some(Some((log, source)))) =
+                    (queries.get(qi as usize), resolved.get(qi as usize))
+                else {
+                    continue;
+                };
+                if log.is_some_and(|l| l != event.log) || source.is_some_and(|s| s != event.source)
+                {
+                    continue;
+                }
+                match q.test(self.graph, event) {
+                    Truth::True => {
+                        if let Some(m) = matches.get_mut(qi as usize) {
+                            m.push(ei);
+                        }
+                    }
+                    Truth::Unknown => {
+                        if let Some(u) = unknown.get_mut(qi as usize) {
+                            u.get_or_insert(ei);
+                        }
+                    }
+                    Truth::False => {}
+                }
+            }
+        }
+        for (qi, q) in queries.iter().enumerate() {
+            let mut found = std::mem::take(matches.get_mut(qi).unwrap_or(&mut Vec::new()));
+            // Time order, then the order given: windows and `followed by` read it so.
+            found.sort_by_key(|&ei| (snapshot.events.get(ei as usize).and_then(|e| e.time), ei));
+            let outcome = self.event_outcome(q, found, unknown.get(qi).copied().flatten(), &seen);
+            if let Some(cell) = self.outcomes.get(q.pred.index()) {
+                let _ = cell.set(outcome);
+            }
+        }
+    }
+
+    fn event_outcome(
+        &self,
+        q: &EventQuery,
+        found: Vec<u32>,
+        unknown: Option<u32>,
+        seen: &[bool],
+    ) -> Outcome {
+        let events = &self.snapshot.collected.events;
+        // Why more events may match than were seen, if they may.
+        let gap = if let Some(event) = unknown.and_then(|ei| self.snapshot.events.get(ei as usize))
+        {
+            let log = self.snapshot.log_name(event).to_string();
+            Some(if q.message.is_some() && event.message.is_none() {
+                Need::EventMessages { log }
+            } else {
+                Need::EventLevels { log }
+            })
+        } else {
+            match &q.log {
+                Some(log) if !events.covers_name(log) => Some(Need::EventLog { log: log.clone() }),
+                // With no log named, the answer is known when every log was collected, or the
+                // source's events were seen in a collected log (a source writes to one log).
+                None if *events != Coverage::Everything => {
+                    let source = q
+                        .source
+                        .as_deref()
+                        .and_then(|s| self.snapshot.sources.lookup(s));
+                    let known =
+                        source.is_some_and(|s| seen.get(s as usize).copied().unwrap_or(false));
+                    (!known).then(|| Need::AllEventLogs {
+                        source: q.source.clone(),
+                    })
+                }
+                _ => None,
+            }
+        };
+        match (found.is_empty(), gap) {
+            (false, gap) => Outcome {
+                open: gap.is_some(),
+                needs: gap.into_iter().collect(),
+                ..Outcome::yes(found.into_iter().map(Item::Event).collect())
+            },
+            (true, Some(need)) => Outcome {
+                open: true,
+                ..Outcome::unknown(need)
+            },
+            (true, None) => Outcome {
+                truth: Truth::False,
+                ..Outcome::default()
+            },
+        }
+    }
+
+    /// What the snapshot holds instead, for a question whose answer is no.
+    pub(crate) fn observed(&self, pred: PredId) -> Option<String> {
+        let outcome = self.outcome(pred);
+        if outcome.observed.is_some() {
+            return outcome.observed.clone();
+        }
+        let query = self
+            .prepared
+            .event_queries
+            .iter()
+            .find(|q| q.pred == pred)?;
+        Some(self.event_near_miss(query))
+    }
+
+    /// What the snapshot holds near an event question that matched nothing.
+    fn event_near_miss(&self, q: &EventQuery) -> String {
+        let snapshot = self.snapshot;
+        let histogram = self.histogram.get_or_init(|| {
+            let mut by_source: Vec<BTreeMap<u16, usize>> =
+                vec![BTreeMap::new(); snapshot.sources.len()];
+            let mut by_log: Vec<usize> = vec![0; snapshot.logs.len()];
+            for e in &snapshot.events {
+                if let Some(ids) = by_source.get_mut(e.source as usize) {
+                    *ids.entry(e.id).or_default() += 1;
+                }
+                if let Some(n) = by_log.get_mut(e.log as usize) {
+                    *n += 1;
+                }
+            }
+            (by_source, by_log)
+        });
+        let source = q.source.as_deref().and_then(|s| snapshot.sources.lookup(s));
+        let log = q.log.as_deref().and_then(|l| snapshot.logs.lookup(l));
+        if let Some(ids) = source.and_then(|s| histogram.0.get(s as usize)) {
+            let total: usize = ids.values().sum();
+            let list: Vec<String> = ids
+                .iter()
+                .take(8)
+                .map(|(id, n)| {
+                    if *n == 1 {
+                        id.to_string()
+                    } else {
+                        format!("{id} ({n}×)")
+                    }
+                })
+                .collect();
+            let more = if ids.len() > 8 { ", …" } else { "" };
+            return format!(
+                "no event matched; {total} event{} from source \"{}\" (id {}{more})",
+                if total == 1 { "" } else { "s" },
+                source.map_or("", |s| snapshot.sources.get(s)),
+                list.join(", ")
+            );
+        }
+        if let Some(name) = &q.source {
+            return format!("no event from source \"{name}\" in the snapshot");
+        }
+        if let Some(l) = log {
+            let n = histogram.1.get(l as usize).copied().unwrap_or(0);
+            return format!(
+                "no event matched among the {n} events of log {}",
+                snapshot.logs.get(l)
+            );
+        }
+        match &q.log {
+            Some(name) => format!("no event from log {name} in the snapshot"),
+            None => format!("no event matched among {} events", snapshot.events.len()),
+        }
+    }
+
+    /// Answers a question that is not about events.
+    fn answer(&self, pred: PredId) -> Outcome {
+        let snapshot = self.snapshot;
+        let collected = &snapshot.collected;
+        let Some(predicate) = self.graph.predicate(pred) else {
+            return Outcome::default();
+        };
+        match predicate {
+            // Answered by the scan; reached only when the snapshot has no event queries.
+            Predicate::Event(_) => Outcome::default(),
+            Predicate::RegistryKey { key, exists } => {
+                let present = snapshot.registry.key_exists(key);
+                if !present && !self.key_collected(key) {
+                    return Outcome::unknown(Need::RegistryKey {
+                        key: key.to_string(),
+                    });
+                }
+                let item = snapshot
+                    .registry
+                    .keys
+                    .iter()
+                    .position(|k| k.key.folded() == key.folded())
+                    .map(|i| Item::RegKey(index(i)));
+                Outcome::from_bool(present == *exists, item.filter(|_| *exists), || {
+                    if present {
+                        format!("the key {key} exists")
+                    } else {
+                        format!("the key {key} does not exist")
+                    }
+                })
+            }
+            Predicate::RegistryValue {
+                key, name, test, ..
+            } => self.registry_value(pred, key, name, test),
+            Predicate::Service { name, test } => self.service(pred, name, test),
+            Predicate::Product { product, versions } => {
+                let Some(entry) = self.graph.products().get(product.index()) else {
+                    return Outcome::default();
+                };
+                if !collected.products {
+                    return Outcome::unknown(Need::Products);
+                }
+                let named: Vec<(usize, &crate::snapshot::Installed)> = snapshot
+                    .products
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| names_entry(&entry.name, &entry.aliases, &p.name))
+                    .collect();
+                if named.is_empty() {
+                    return Outcome::no(format!("{} is not installed", entry.name));
+                }
+                let mut items = Vec::new();
+                let mut unknown_version = false;
+                for (i, p) in &named {
+                    match &p.version {
+                        Some(v) if in_range(v, p.service_pack, versions) => {
+                            items.push(Item::Product(index(*i)));
+                        }
+                        Some(_) => {}
+                        None => unknown_version = true,
+                    }
+                }
+                if !items.is_empty() {
+                    Outcome::yes(items)
+                } else if unknown_version {
+                    Outcome::unknown(Need::ProductVersion {
+                        product: entry.name.clone(),
+                    })
+                } else {
+                    Outcome::no(format!(
+                        "installed: {}",
+                        named
+                            .iter()
+                            .map(|(_, p)| installed_text(p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            }
+            Predicate::Os { os, versions } => {
+                let Some(entry) = self.graph.operating_systems().get(os.index()) else {
+                    return Outcome::default();
+                };
+                let Some(installed) = snapshot.os.as_ref() else {
+                    return if collected.os {
+                        Outcome::no("the snapshot records no operating system")
+                    } else {
+                        Outcome::unknown(Need::Os)
+                    };
+                };
+                if !names_entry(&entry.name, &entry.aliases, &installed.name) {
+                    return Outcome::no(format!("the system runs {}", installed_text(installed)));
+                }
+                match &installed.version {
+                    Some(v) if in_range(v, installed.service_pack, versions) => {
+                        Outcome::yes(vec![Item::Os])
+                    }
+                    Some(_) => {
+                        Outcome::no(format!("the system runs {}", installed_text(installed)))
+                    }
+                    // A name without a version: a range with no bound on numbers still decides.
+                    None if versions
+                        .lower
+                        .iter()
+                        .chain(&versions.upper)
+                        .all(|(v, _)| v.parts.is_empty()) =>
+                    {
+                        let v = crate::ir::Version {
+                            parts: Vec::new(),
+                            sp: None,
+                        };
+                        Outcome::from_bool(
+                            in_range(&v, installed.service_pack, versions),
+                            Some(Item::Os),
+                            || format!("the system runs {}", installed_text(installed)),
+                        )
+                    }
+                    None => Outcome::unknown(Need::Os),
+                }
+            }
+            Predicate::Hotfix(id) => {
+                let key = crate::check::hotfix_key(id);
+                match snapshot
+                    .hotfixes
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&key))
+                {
+                    Some(i) => Outcome::yes(vec![Item::Hotfix(index(i))]),
+                    None if collected.hotfixes => Outcome::no(format!(
+                        "{key} is not among the {} installed hotfixes",
+                        snapshot.hotfixes.len()
+                    )),
+                    None => Outcome::unknown(Need::Hotfixes),
+                }
+            }
+            Predicate::File { path, test } => {
+                let found = snapshot.files.iter().position(|f| {
+                    crate::snapshot::fold_path(&f.path) == crate::snapshot::fold_path(path)
+                });
+                let Some(i) = found else {
+                    if !collected.files.covers_path(path) {
+                        return Outcome::unknown(Need::File { path: path.clone() });
+                    }
+                    return Outcome::from_bool(*test == FileTest::Missing, None, || {
+                        format!("{path} does not exist")
+                    });
+                };
+                let file = snapshot.files.get(i);
+                let item = Some(Item::File(index(i)));
+                match test {
+                    FileTest::Exists => Outcome::yes(item.into_iter().collect()),
+                    FileTest::Missing => Outcome::no(format!("{path} exists")),
+                    FileTest::Version(range) => match file.and_then(|f| f.version.as_ref()) {
+                        Some(v) => Outcome::from_bool(in_range(v, 0, range), item, || {
+                            format!("{path} is version {v}")
+                        }),
+                        None => Outcome::no(format!("{path} has no version")),
+                    },
+                }
+            }
+            Predicate::Component { name, present } => {
+                match snapshot.components.iter().position(|c| eq_fold(c, name)) {
+                    Some(i) if *present => Outcome::yes(vec![Item::Component(index(i))]),
+                    Some(_) => Outcome::no(format!("{name} is installed")),
+                    None if !collected.components => Outcome::unknown(Need::Components),
+                    None => {
+                        Outcome::from_bool(!present, None, || format!("{name} is not installed"))
+                    }
+                }
+            }
+        }
+    }
+
+    fn key_collected(&self, key: &RegKey) -> bool {
+        self.snapshot.registry.key(key).is_some()
+            || self
+                .snapshot
+                .collected
+                .registry
+                .covers_path(&key.to_string())
+    }
+
+    fn registry_value(&self, pred: PredId, key: &RegKey, name: &str, test: &ValueTest) -> Outcome {
+        let registry = &self.snapshot.registry;
+        let display_name = if name.is_empty() { "(Default)" } else { name };
+        let entry = registry
+            .keys
+            .iter()
+            .position(|k| k.key.folded() == key.folded());
+        let value = entry.and_then(|ki| {
+            let k = registry.keys.get(ki)?;
+            let vi = k.values.iter().position(|v| eq_fold(&v.name, name))?;
+            Some((ki, vi, k.values.get(vi)?))
+        });
+        let Some((ki, vi, value)) = value else {
+            if entry.is_none() && !self.key_collected(key) {
+                return Outcome::unknown(Need::RegistryKey {
+                    key: key.to_string(),
+                });
+            }
+            let why = if registry.key_exists(key) {
+                format!("the key {key} has no value {display_name}")
+            } else {
+                format!("the key {key} does not exist")
+            };
+            return Outcome::from_bool(*test == ValueTest::Missing, None, || why);
+        };
+        let item = Some(Item::RegValue(index(ki), index(vi)));
+        let shown = || {
+            format!(
+                "{display_name} is {} ({})",
+                value.data.display(),
+                value.data.type_name()
+            )
+        };
+        match test {
+            ValueTest::Exists => Outcome::yes(item.into_iter().collect()),
+            ValueTest::Missing => Outcome::no(shown()),
+            ValueTest::Count(op, n) => {
+                let count = match &value.data {
+                    crate::snapshot::RegData::MultiSz(items) => items.len() as u64,
+                    _ => 1,
+                };
+                let holds = super::value::compare(&Val::Number(count), *op, &Val::Number(*n), true);
+                Outcome::from_bool(holds, item, || {
+                    format!("{display_name} holds {count} strings")
+                })
+            }
+            ValueTest::Compare(op, constant) => {
+                let val = Val::from_reg(&value.data);
+                let matcher = self.prepared.pred_matcher(pred);
+                let holds = super::value::test_const(self.graph, matcher, &val, op, constant);
+                Outcome::from_bool(holds, item, shown)
+            }
+        }
+    }
+
+    fn service(&self, pred: PredId, name: &str, test: &ServiceTest) -> Outcome {
+        let snapshot = self.snapshot;
+        let found = snapshot
+            .services
+            .iter()
+            .position(|s| eq_fold(&s.name, name));
+        let Some(i) = found else {
+            if !snapshot.collected.services {
+                return Outcome::unknown(Need::Services);
+            }
+            return Outcome::from_bool(*test == ServiceTest::Absent, None, || {
+                format!("service {name} is not installed")
+            });
+        };
+        let Some(service) = snapshot.services.get(i) else {
+            return Outcome::default();
+        };
+        let item = Some(Item::Service(index(i)));
+        let detail = |field: &'static str| {
+            Outcome::unknown(Need::ServiceDetail {
+                service: service.name.clone(),
+                field,
+            })
+        };
+        match test {
+            ServiceTest::Present => Outcome::yes(item.into_iter().collect()),
+            ServiceTest::Absent => Outcome::no(format!("service {} is installed", service.name)),
+            ServiceTest::State(want) => match service.state {
+                Some(state) => Outcome::from_bool(state == *want, item, || {
+                    format!("service {} is {}", service.name, state_word(state))
+                }),
+                None => detail("state"),
+            },
+            ServiceTest::Start(want) => match service.start_type {
+                Some(start) => Outcome::from_bool(start == *want, item, || {
+                    format!("service {} starts {}", service.name, start_word(start))
+                }),
+                None => detail("start_type"),
+            },
+            ServiceTest::Account(t) | ServiceTest::Image(t) => {
+                let (field, value) = match test {
+                    ServiceTest::Account(_) => ("account", &service.account),
+                    _ => ("image_path", &service.image_path),
+                };
+                let Some(value) = value else {
+                    return detail(field);
+                };
+                let matched = self
+                    .prepared
+                    .pred_matcher(pred)
+                    .is_some_and(|m| m.is_match(self.graph, value));
+                Outcome::from_bool(matched != t.negated, item, || {
+                    format!(
+                        "the {} of service {} is {value}",
+                        field.replace('_', " "),
+                        service.name
+                    )
+                })
+            }
+            ServiceTest::DependsOn(other) => match &service.depends_on {
+                Some(deps) => {
+                    Outcome::from_bool(deps.iter().any(|d| eq_fold(d, other)), item, || {
+                        if deps.is_empty() {
+                            format!("service {} depends on no service", service.name)
+                        } else {
+                            format!("service {} depends on {}", service.name, deps.join(", "))
+                        }
+                    })
+                }
+                None => detail("depends_on"),
+            },
+        }
+    }
+
+    /// A value in a comparison or a rule's text.
+    pub(crate) fn value(&self, value: &Value, env: &super::search::Env) -> Got {
+        match value {
+            Value::Const(c) => Got::Value(Val::from_const(c)),
+            Value::Fact(id) => self.fact(*id),
+            Value::Number(inner) => match self.value(inner, env) {
+                Got::Value(Val::Number(n)) => Got::Value(Val::Number(n)),
+                Got::Value(v) => match super::value::parse_number(&v.display()) {
+                    Some(n) => Got::Value(Val::Number(n)),
+                    None => Got::Absent(format!("`{}` is not a number", v.display())),
+                },
+                other => other,
+            },
+            Value::Binding { slot, property } => match env.get(*slot) {
+                super::search::Slot::Item(item, pred) => self.property(*item, *pred, property),
+                super::search::Slot::Unknown(need) => Got::Unknown(need.clone()),
+                super::search::Slot::Unbound => Got::Unknown(Need::Limit {
+                    limit: "binding".into(),
+                }),
+            },
+        }
+    }
+
+    fn fact(&self, id: crate::ir::FactId) -> Got {
+        let Some(fact) = self.graph.facts().get(id.index()) else {
+            return Got::Absent("unknown fact".into());
+        };
+        match self.snapshot.facts.get(&fact.name) {
+            Some(FactValue::Text(t)) => Got::Value(match fact.ty {
+                crate::ir::Type::Version => match crate::snapshot::parse_version_text(t) {
+                    Some(v) => Val::Version(v),
+                    None => Val::Text(t.clone()),
+                },
+                crate::ir::Type::Number => match super::value::parse_number(t) {
+                    Some(n) => Val::Number(n),
+                    None => Val::Text(t.clone()),
+                },
+                _ => Val::Text(t.clone()),
+            }),
+            Some(FactValue::Number(n)) => Got::Value(match fact.ty {
+                crate::ir::Type::Text => Val::Text(n.to_string()),
+                _ => Val::Number(*n),
+            }),
+            Some(FactValue::Bool(b)) => Got::Value(Val::Bool(*b)),
+            None if self.snapshot.collected.facts.covers_name(&fact.name) => {
+                Got::Absent(format!("fact {} is not set", fact.name))
+            }
+            None => Got::Unknown(Need::Fact {
+                name: fact.name.clone(),
+            }),
+        }
+    }
+
+    /// A property of a matched item.
+    pub(crate) fn property(&self, item: Item, pred: PredId, property: &Property) -> Got {
+        let snapshot = self.snapshot;
+        let absent = |what: String| Got::Absent(what);
+        let text = |t: &Option<String>, what: &str| match t {
+            Some(t) => Got::Value(Val::Text(t.clone())),
+            None => absent(format!("no {what} recorded")),
+        };
+        let field = match property {
+            Property::Main => None,
+            Property::Field(f) => Some(*f),
+            _ => None,
+        };
+        match item {
+            Item::Event(ei) => {
+                let Some(event) = snapshot.events.get(ei as usize) else {
+                    return absent("no such event".into());
+                };
+                self.event_property(event, pred, property)
+            }
+            Item::RegValue(ki, vi) => {
+                let Some(value) = snapshot
+                    .registry
+                    .keys
+                    .get(ki as usize)
+                    .and_then(|k| k.values.get(vi as usize))
+                else {
+                    return absent("no such value".into());
+                };
+                match field {
+                    None | Some("data") => Got::Value(Val::from_reg(&value.data)),
+                    Some("name") => Got::Value(Val::Text(value.name.clone())),
+                    Some("type") => Got::Value(Val::Text(value.data.type_name())),
+                    Some("count") => Got::Value(Val::Number(match &value.data {
+                        crate::snapshot::RegData::MultiSz(items) => items.len() as u64,
+                        _ => 1,
+                    })),
+                    Some(other) => absent(format!("registry values have no {other}")),
+                }
+            }
+            Item::RegKey(ki) => match snapshot.registry.keys.get(ki as usize) {
+                Some(k) => Got::Value(Val::Text(k.key.to_string())),
+                None => absent("no such key".into()),
+            },
+            Item::Service(si) => {
+                let Some(s) = snapshot.services.get(si as usize) else {
+                    return absent("no such service".into());
+                };
+                match field {
+                    None | Some("state") => match s.state {
+                        Some(state) => Got::Value(Val::Text(state_word(state).into())),
+                        None => Got::Unknown(Need::ServiceDetail {
+                            service: s.name.clone(),
+                            field: "state",
+                        }),
+                    },
+                    Some("name") => Got::Value(Val::Text(s.name.clone())),
+                    Some("display_name") => text(&s.display_name, "display name"),
+                    Some("start") => match s.start_type {
+                        Some(start) => Got::Value(Val::Text(start_word(start).into())),
+                        None => Got::Unknown(Need::ServiceDetail {
+                            service: s.name.clone(),
+                            field: "start_type",
+                        }),
+                    },
+                    Some("account") => text(&s.account, "account"),
+                    Some("image") => text(&s.image_path, "image path"),
+                    Some(other) => absent(format!("services have no {other}")),
+                }
+            }
+            Item::Product(_) | Item::Os => {
+                let installed = match item {
+                    Item::Product(pi) => snapshot.products.get(pi as usize),
+                    _ => snapshot.os.as_ref(),
+                };
+                let Some(p) = installed else {
+                    return absent("not installed".into());
+                };
+                match field {
+                    None | Some("version") => match &p.version {
+                        Some(v) => Got::Value(Val::Version(crate::ir::Version {
+                            parts: v.parts.clone(),
+                            sp: Some(p.service_pack),
+                        })),
+                        None => Got::Unknown(if item == Item::Os {
+                            Need::Os
+                        } else {
+                            Need::ProductVersion {
+                                product: p.name.clone(),
+                            }
+                        }),
+                    },
+                    Some("name") => Got::Value(Val::Text(p.name.clone())),
+                    Some("sp") => Got::Value(Val::Number(p.service_pack)),
+                    Some(other) => absent(format!("products have no {other}")),
+                }
+            }
+            Item::Hotfix(hi) => match snapshot.hotfixes.get(hi as usize) {
+                Some(h) => Got::Value(Val::Text(h.clone())),
+                None => absent("no such hotfix".into()),
+            },
+            Item::File(fi) => {
+                let Some(f) = snapshot.files.get(fi as usize) else {
+                    return absent("no such file".into());
+                };
+                match field {
+                    None | Some("version") => match &f.version {
+                        Some(v) => Got::Value(Val::Version(v.clone())),
+                        None => absent(format!("{} has no version", f.path)),
+                    },
+                    Some("path") => Got::Value(Val::Text(f.path.clone())),
+                    Some(other) => absent(format!("files have no {other}")),
+                }
+            }
+            Item::Component(ci) => match snapshot.components.get(ci as usize) {
+                Some(c) => Got::Value(Val::Text(c.clone())),
+                None => absent("no such component".into()),
+            },
+        }
+    }
+
+    fn event_property(&self, event: &Event, pred: PredId, property: &Property) -> Got {
+        let snapshot = self.snapshot;
+        let log = || snapshot.log_name(event).to_string();
+        let message = || match &event.message {
+            Some(m) => Ok(m.as_str()),
+            None => Err(Need::EventMessages { log: log() }),
+        };
+        match property {
+            Property::Main | Property::Field("message") => match &event.message {
+                Some(m) => Got::Value(Val::Text(m.clone())),
+                None => Got::Unknown(Need::EventMessages { log: log() }),
+            },
+            Property::Field("time") => match event.time {
+                Some(t) => Got::Value(Val::Time(t)),
+                None => Got::Absent("the event has no time".into()),
+            },
+            Property::Field("record_id") => match event.record_id {
+                Some(r) => Got::Value(Val::Number(r)),
+                None => Got::Absent("the event has no record id".into()),
+            },
+            Property::Field("id") => Got::Value(Val::Number(u64::from(event.id))),
+            Property::Field("source") => Got::Value(Val::Text(snapshot.source_name(event).into())),
+            Property::Field("log") => Got::Value(Val::Text(log())),
+            Property::Field("level") => match event.level {
+                Some(l) => Got::Value(Val::Text(l.as_str().into())),
+                None => Got::Unknown(Need::EventLevels { log: log() }),
+            },
+            Property::Field("computer") => match &event.computer {
+                Some(c) => Got::Value(Val::Text(c.clone())),
+                None => Got::Absent("the event names no computer".into()),
+            },
+            Property::Field(other) => Got::Absent(format!("events have no {other}")),
+            Property::Data(n) => match event.data_at(*n) {
+                Some(d) => Got::Value(Val::Text(d.to_string())),
+                None => Got::Absent(format!("the event has no data field {n}")),
+            },
+            Property::DataNamed(name) => match event.data_named(name) {
+                Some(d) => Got::Value(Val::Text(d.to_string())),
+                None => Got::Absent(format!("the event has no data field {name}")),
+            },
+            Property::Capture(_) | Property::CaptureNamed(_) => {
+                let Some(regex) = self.prepared.message_regex(pred) else {
+                    return Got::Absent("the condition captures nothing".into());
+                };
+                let text = match message() {
+                    Ok(t) => t,
+                    Err(need) => return Got::Unknown(need),
+                };
+                let group = match property {
+                    Property::Capture(n) => CaptureRef::Index(*n),
+                    Property::CaptureNamed(name) => CaptureRef::Name(name),
+                    _ => CaptureRef::Index(0),
+                };
+                match capture(self.graph, regex, text, group) {
+                    Some(t) => Got::Value(Val::Text(t)),
+                    None => Got::Absent("the group captured nothing".into()),
+                }
+            }
+        }
+    }
+
+    /// The evidence an item gives.
+    pub(crate) fn evidence(
+        &self,
+        item: Item,
+        pred: PredId,
+        more: usize,
+    ) -> super::report::Evidence {
+        use super::report::Evidence;
+        let snapshot = self.snapshot;
+        match item {
+            Item::Event(ei) => match snapshot.events.get(ei as usize) {
+                Some(e) => Evidence::Event {
+                    log: snapshot.log_name(e).to_string(),
+                    source: snapshot.source_name(e).to_string(),
+                    id: e.id,
+                    level: e.level.map(|l| l.as_str()),
+                    record_id: e.record_id,
+                    time: e.time.map(time::format),
+                    message: e.message.clone(),
+                    more,
+                },
+                None => Evidence::Absent {
+                    what: "event".into(),
+                },
+            },
+            Item::RegValue(ki, vi) => {
+                let key = snapshot.registry.keys.get(ki as usize);
+                match key.and_then(|k| k.values.get(vi as usize).map(|v| (k, v))) {
+                    Some((k, v)) => Evidence::RegistryValue {
+                        key: k.key.to_string(),
+                        value: v.name.clone(),
+                        ty: v.data.type_name(),
+                        data: v.data.display(),
+                    },
+                    None => Evidence::Absent {
+                        what: "registry value".into(),
+                    },
+                }
+            }
+            Item::RegKey(ki) => Evidence::RegistryKey {
+                key: snapshot
+                    .registry
+                    .keys
+                    .get(ki as usize)
+                    .map(|k| k.key.to_string())
+                    .unwrap_or_default(),
+            },
+            Item::Service(si) => match snapshot.services.get(si as usize) {
+                Some(s) => Evidence::Service {
+                    name: s.name.clone(),
+                    state: s.state.map(state_word),
+                    start_type: s.start_type.map(start_word),
+                    account: s.account.clone(),
+                    image_path: s.image_path.clone(),
+                },
+                None => Evidence::Absent {
+                    what: "service".into(),
+                },
+            },
+            Item::Product(_) | Item::Os => {
+                let installed = match item {
+                    Item::Product(pi) => snapshot.products.get(pi as usize),
+                    _ => snapshot.os.as_ref(),
+                };
+                let wanted = match self.graph.predicate(pred) {
+                    Some(p @ (Predicate::Product { .. } | Predicate::Os { .. })) => {
+                        crate::ir::describe(self.graph, p)
+                    }
+                    _ => String::new(),
+                };
+                match installed {
+                    Some(p) => Evidence::Installed {
+                        what: if item == Item::Os { "os" } else { "product" },
+                        name: p.name.clone(),
+                        version: p.version.as_ref().map(ToString::to_string),
+                        service_pack: p.service_pack,
+                        wanted,
+                    },
+                    None => Evidence::Absent { what: wanted },
+                }
+            }
+            Item::Hotfix(hi) => Evidence::Hotfix {
+                id: snapshot
+                    .hotfixes
+                    .get(hi as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            Item::File(fi) => match snapshot.files.get(fi as usize) {
+                Some(f) => Evidence::File {
+                    path: f.path.clone(),
+                    version: f.version.as_ref().map(ToString::to_string),
+                },
+                None => Evidence::Absent {
+                    what: "file".into(),
+                },
+            },
+            Item::Component(ci) => Evidence::Component {
+                name: snapshot
+                    .components
+                    .get(ci as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+        }
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// Whether a name a collector reports is a catalogue entry's name or one of its aliases.
+fn names_entry(name: &str, aliases: &[String], reported: &str) -> bool {
+    let reported = reported.trim();
+    eq_fold(name, reported) || aliases.iter().any(|a| eq_fold(a, reported))
+}
+
+fn installed_text(p: &crate::snapshot::Installed) -> String {
+    let mut s = p.name.clone();
+    if let Some(v) = &p.version {
+        s.push(' ');
+        s.push_str(&v.to_string());
+    }
+    if p.service_pack > 0 {
+        s.push_str(&format!(" SP{}", p.service_pack));
+    }
+    s
+}
+
+pub(crate) fn state_word(state: crate::ir::ServiceState) -> &'static str {
+    use crate::ir::ServiceState as S;
+    match state {
+        S::Stopped => "stopped",
+        S::StartPending => "start_pending",
+        S::StopPending => "stop_pending",
+        S::Running => "running",
+        S::ContinuePending => "continue_pending",
+        S::PausePending => "pause_pending",
+        S::Paused => "paused",
+    }
+}
+
+pub(crate) fn start_word(start: crate::ir::StartType) -> &'static str {
+    use crate::ir::StartType as S;
+    match start {
+        S::Boot => "boot",
+        S::System => "system",
+        S::Automatic => "automatic",
+        S::Manual => "manual",
+        S::Disabled => "disabled",
+    }
+}

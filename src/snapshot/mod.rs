@@ -1,0 +1,585 @@
+//! A snapshot of a system's state: what the evaluator asks its questions of.
+//!
+//! One model, many ways in: the JSON snapshot ([`Snapshot::from_json`]) is the native format.
+//! Loading normalizes what Windows compares without case (logs, sources, keys, value names,
+//! services, files) and indexes what the evaluator looks up, so that evaluating many rules
+//! reads each part once.
+//!
+//! A snapshot also says what was *collected* ([`Collected`]): an item missing from a collected
+//! part is absent, one from a part that was not collected is unknown.
+
+mod json;
+pub mod time;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::ir::{Level, RegKey, ServiceState, StartType, Version};
+
+pub use json::SUPPORTED_VERSIONS;
+pub(crate) use json::{parse_hex as parse_hex_text, parse_version as parse_version_text};
+
+/// The largest snapshot file read, in bytes.
+pub const MAX_SNAPSHOT_SIZE: u64 = 2 << 30;
+
+/// A system's state, loaded and indexed.
+///
+/// ```
+/// let snapshot = kbrules::Snapshot::from_json(r#"{
+///     "kbrules_snapshot": 1,
+///     "services": [ { "name": "MSExchangeIMC", "state": "stopped" } ]
+/// }"#, "example.json").expect("a valid snapshot");
+/// assert_eq!(snapshot.services().len(), 1);
+/// assert!(snapshot.collected().services);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub(crate) origin: String,
+    pub(crate) hash: u64,
+    pub(crate) host: Host,
+    pub(crate) os: Option<Installed>,
+    pub(crate) products: Vec<Installed>,
+    pub(crate) hotfixes: Vec<String>,
+    pub(crate) components: Vec<String>,
+    pub(crate) services: Vec<Service>,
+    pub(crate) registry: Registry,
+    pub(crate) events: Vec<Event>,
+    pub(crate) logs: Names,
+    pub(crate) sources: Names,
+    pub(crate) files: Vec<FileEntry>,
+    pub(crate) facts: BTreeMap<String, FactValue>,
+    pub(crate) collected: Collected,
+    pub(crate) skipped: Vec<Skipped>,
+    service_index: HashMap<String, usize>,
+    file_index: HashMap<String, usize>,
+}
+
+impl Snapshot {
+    /// Reads a snapshot file. Errors (I/O, JSON, a field that is not what the format says) are
+    /// diagnostics naming the file, the JSON path and the line and column.
+    pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, Diagnostic> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let io = |err: std::io::Error| {
+            Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}"))
+                .with_file(name.clone())
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_SNAPSHOT_SIZE {
+            return Err(Diagnostic::global(
+                Code::SnapshotTooLarge,
+                format!("`{name}` is {size} bytes, more than the {MAX_SNAPSHOT_SIZE} a snapshot may hold"),
+            )
+            .with_file(name.clone()));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        Snapshot::from_json_bytes(&bytes, &name)
+    }
+
+    /// Reads a JSON snapshot from text; `origin` names it in errors and in the report.
+    pub fn from_json(text: &str, origin: &str) -> Result<Snapshot, Diagnostic> {
+        Snapshot::from_json_bytes(text.as_bytes(), origin)
+    }
+
+    /// Reads a JSON snapshot from bytes (UTF-8, with or without a byte-order mark).
+    pub fn from_json_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let mut snapshot = json::parse(bytes, origin)?;
+        snapshot.origin = origin.to_string();
+        snapshot.hash = fingerprint(bytes);
+        snapshot.index();
+        Ok(snapshot)
+    }
+
+    /// Builds the lookup tables after loading.
+    fn index(&mut self) {
+        self.service_index = self
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_lowercase(), i))
+            .collect();
+        self.file_index = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (fold_path(&f.path), i))
+            .collect();
+        self.registry.index();
+    }
+
+    /// Where the snapshot came from, as given when it was loaded.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// A fingerprint of the input (64-bit FNV-1a; not a cryptographic hash).
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The host's name and domain.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The operating system, when known.
+    pub fn os(&self) -> Option<&Installed> {
+        self.os.as_ref()
+    }
+
+    /// The installed products.
+    pub fn products(&self) -> &[Installed] {
+        &self.products
+    }
+
+    /// The installed hotfixes, as `KB…` ids.
+    pub fn hotfixes(&self) -> &[String] {
+        &self.hotfixes
+    }
+
+    /// The installed components.
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The services.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// A service by name, ignoring case.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.service_index
+            .get(&name.to_lowercase())
+            .and_then(|&i| self.services.get(i))
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The event records, in the order given.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// An event's log, as first written.
+    pub fn log_name(&self, event: &Event) -> &str {
+        self.logs.get(event.log)
+    }
+
+    /// An event's source, as first written.
+    pub fn source_name(&self, event: &Event) -> &str {
+        self.sources.get(event.source)
+    }
+
+    /// The files.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// A file by path, ignoring case.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.file_index
+            .get(&fold_path(path))
+            .and_then(|&i| self.files.get(i))
+    }
+
+    /// The facts, by name.
+    pub fn facts(&self) -> &BTreeMap<String, FactValue> {
+        &self.facts
+    }
+
+    /// What was collected.
+    pub fn collected(&self) -> &Collected {
+        &self.collected
+    }
+
+    /// What loading skipped, and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+}
+
+/// The host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Host {
+    /// The computer name.
+    pub name: Option<String>,
+    /// Its domain.
+    pub domain: Option<String>,
+}
+
+/// An installed product or operating system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    /// The name, as the collector reported it.
+    pub name: String,
+    /// The version, when known.
+    pub version: Option<Version>,
+    /// The service-pack level; 0 when none is installed.
+    pub service_pack: u64,
+}
+
+/// A service, as the service control manager lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Service {
+    /// The service (key) name.
+    pub name: String,
+    /// The display name.
+    pub display_name: Option<String>,
+    /// Its state, when listed.
+    pub state: Option<ServiceState>,
+    /// Its start type, when listed.
+    pub start_type: Option<StartType>,
+    /// The account it logs on as.
+    pub account: Option<String>,
+    /// Its program, with arguments.
+    pub image_path: Option<String>,
+    /// The services it depends on; `None` when not listed.
+    pub depends_on: Option<Vec<String>>,
+}
+
+/// A registry value's data, typed as Windows types it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegData {
+    /// REG_SZ
+    Sz(String),
+    /// REG_EXPAND_SZ, unexpanded.
+    ExpandSz(String),
+    /// REG_MULTI_SZ
+    MultiSz(Vec<String>),
+    /// REG_DWORD
+    Dword(u32),
+    /// REG_QWORD
+    Qword(u64),
+    /// REG_BINARY
+    Binary(Vec<u8>),
+    /// Any other type (REG_NONE, REG_RESOURCE_LIST, …) by its number, with its raw bytes.
+    Other(u32, Vec<u8>),
+}
+
+impl RegData {
+    /// The type's name, `REG_SZ`.
+    pub fn type_name(&self) -> String {
+        match self {
+            RegData::Sz(_) => "REG_SZ".into(),
+            RegData::ExpandSz(_) => "REG_EXPAND_SZ".into(),
+            RegData::MultiSz(_) => "REG_MULTI_SZ".into(),
+            RegData::Dword(_) => "REG_DWORD".into(),
+            RegData::Qword(_) => "REG_QWORD".into(),
+            RegData::Binary(_) => "REG_BINARY".into(),
+            RegData::Other(0, _) => "REG_NONE".into(),
+            RegData::Other(n, _) => format!("REG_{n}"),
+        }
+    }
+
+    /// The data as text, the way the report shows it: strings as they are, a multi-string's
+    /// strings one per line, numbers in decimal, bytes as lowercase hex pairs.
+    pub fn display(&self) -> String {
+        match self {
+            RegData::Sz(s) | RegData::ExpandSz(s) => s.clone(),
+            RegData::MultiSz(items) => items.join("\n"),
+            RegData::Dword(n) => n.to_string(),
+            RegData::Qword(n) => n.to_string(),
+            RegData::Binary(bytes) | RegData::Other(_, bytes) => hex(bytes),
+        }
+    }
+}
+
+/// Bytes as space-separated lowercase hex pairs.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A registry value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegValue {
+    /// The name; empty for the key's default value.
+    pub name: String,
+    /// The data.
+    pub data: RegData,
+}
+
+/// A registry key with its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegKeyEntry {
+    /// The key.
+    pub key: RegKey,
+    /// Its values.
+    pub values: Vec<RegValue>,
+}
+
+impl RegKeyEntry {
+    /// A value by name, ignoring case; `""` or `"(Default)"` is the default value.
+    pub fn value(&self, name: &str) -> Option<&RegValue> {
+        let name = if name.eq_ignore_ascii_case("(default)") {
+            ""
+        } else {
+            name
+        };
+        self.values.iter().find(|v| eq_fold(&v.name, name))
+    }
+}
+
+/// The registry keys a snapshot holds.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub(crate) keys: Vec<RegKeyEntry>,
+    by_path: HashMap<String, usize>,
+    /// Every key that exists because a key below it was listed.
+    ancestors: HashSet<String>,
+}
+
+impl Registry {
+    fn index(&mut self) {
+        self.by_path.clear();
+        self.ancestors.clear();
+        for (i, entry) in self.keys.iter().enumerate() {
+            let folded = entry.key.folded();
+            let mut path = folded.as_str();
+            while let Some((parent, _)) = path.rsplit_once('\\') {
+                self.ancestors.insert(parent.to_string());
+                path = parent;
+            }
+            self.by_path.insert(folded, i);
+        }
+    }
+
+    /// The keys, in the order given.
+    pub fn keys(&self) -> &[RegKeyEntry] {
+        &self.keys
+    }
+
+    /// A key by path, ignoring case; `HKLM` and `HKEY_LOCAL_MACHINE` are one hive.
+    pub fn key(&self, key: &RegKey) -> Option<&RegKeyEntry> {
+        self.by_path
+            .get(&key.folded())
+            .and_then(|&i| self.keys.get(i))
+    }
+
+    /// Whether the key is listed, or a key below it is.
+    pub fn key_exists(&self, key: &RegKey) -> bool {
+        let folded = key.folded();
+        self.by_path.contains_key(&folded) || self.ancestors.contains(&folded)
+    }
+}
+
+/// Interned names of event logs and sources, compared without case.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Names {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        let folded = name.to_lowercase();
+        if let Some(&id) = self.ids.get(&folded) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_string());
+        self.ids.insert(folded, id);
+        id
+    }
+
+    /// The id of a name, if any event carries it.
+    pub(crate) fn lookup(&self, name: &str) -> Option<u32> {
+        self.ids.get(&name.to_lowercase()).copied()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+}
+
+/// An event record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub(crate) log: u32,
+    pub(crate) source: u32,
+    /// The event id as Windows shows it: the low 16 bits, qualifiers masked off.
+    pub id: u16,
+    /// The level, when known.
+    pub level: Option<Level>,
+    /// When it was logged, in milliseconds since 1970-01-01 UTC.
+    pub time: Option<i64>,
+    /// The record number in its log.
+    pub record_id: Option<u64>,
+    /// The computer that logged it.
+    pub computer: Option<String>,
+    /// The rendered message; `None` when the export carries none (a bare .evtx).
+    pub message: Option<String>,
+    /// The insertion strings, in order, with their names when the event names them.
+    pub data: Vec<DataField>,
+    /// The binary data.
+    pub binary: Option<Vec<u8>>,
+}
+
+impl Event {
+    /// An insertion string by position, from 1.
+    pub fn data_at(&self, position: u32) -> Option<&str> {
+        let index = usize::try_from(position).ok()?.checked_sub(1)?;
+        self.data.get(index).map(|f| f.value.as_str())
+    }
+
+    /// A data field by name, ignoring case.
+    pub fn data_named(&self, name: &str) -> Option<&str> {
+        self.data
+            .iter()
+            .find(|f| f.name.as_deref().is_some_and(|n| eq_fold(n, name)))
+            .map(|f| f.value.as_str())
+    }
+}
+
+/// An event data field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataField {
+    /// Its name, when the event names its fields.
+    pub name: Option<String>,
+    /// Its text.
+    pub value: String,
+}
+
+/// A file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// The full path.
+    pub path: String,
+    /// Its version resource, when it has one.
+    pub version: Option<Version>,
+}
+
+/// A fact's value as the snapshot gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactValue {
+    /// Text (also how versions are written).
+    Text(String),
+    /// A whole number.
+    Number(u64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// What a snapshot collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// The event logs read.
+    pub events: Coverage,
+    /// The registry subtrees read.
+    pub registry: Coverage,
+    /// Whether services were listed.
+    pub services: bool,
+    /// Whether installed products were listed.
+    pub products: bool,
+    /// Whether the operating system was recorded.
+    pub os: bool,
+    /// Whether hotfixes were listed.
+    pub hotfixes: bool,
+    /// Whether components were listed.
+    pub components: bool,
+    /// The files or directories looked at.
+    pub files: Coverage,
+    /// The facts gathered.
+    pub facts: Coverage,
+}
+
+/// Which parts of a kind of data were collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Coverage {
+    /// None of it.
+    #[default]
+    Nothing,
+    /// All of it.
+    Everything,
+    /// These parts (event logs, registry keys with their subtrees, directories with what they
+    /// hold, fact names), compared without case.
+    Only(Vec<String>),
+}
+
+impl Coverage {
+    /// Whether a name (a log, a fact) was collected.
+    pub fn covers_name(&self, name: &str) -> bool {
+        match self {
+            Coverage::Nothing => false,
+            Coverage::Everything => true,
+            Coverage::Only(names) => names.iter().any(|n| eq_fold(n, name)),
+        }
+    }
+
+    /// Whether a path (a registry key, a file) was collected: it is one of the parts, or below
+    /// one (parts separated by backslashes).
+    pub fn covers_path(&self, path: &str) -> bool {
+        match self {
+            Coverage::Nothing => false,
+            Coverage::Everything => true,
+            Coverage::Only(roots) => {
+                let path = fold_path(path);
+                roots.iter().any(|root| {
+                    let root = fold_path(root);
+                    path == root
+                        || (path.starts_with(&root)
+                            && path.as_bytes().get(root.len()) == Some(&b'\\'))
+                })
+            }
+        }
+    }
+
+    /// Whether anything was collected.
+    pub fn any(&self) -> bool {
+        match self {
+            Coverage::Nothing => false,
+            Coverage::Everything => true,
+            Coverage::Only(parts) => !parts.is_empty(),
+        }
+    }
+}
+
+/// Something loading skipped, counted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The file it was in.
+    pub file: String,
+    /// Why.
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// Compares text the way Windows compares names: ignoring case.
+pub(crate) fn eq_fold(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// A path folded for comparison: lowercase, `/` read as `\`, no trailing separator.
+pub(crate) fn fold_path(path: &str) -> String {
+    let lower = path.trim().replace('/', "\\").to_lowercase();
+    let trimmed = lower.trim_end_matches('\\');
+    match RegKey::parse(trimmed) {
+        // A registry path: its hive in one spelling.
+        Some(key) => key.folded(),
+        None => trimmed.to_string(),
+    }
+}
+
+/// 64-bit FNV-1a.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
