@@ -5,17 +5,21 @@
 //! Blocks are fenced with an info string:
 //! - `kbr`: a complete rule file; it must check with no error and no warning;
 //! - `kbr,condition`: one condition, checked as the `when` of a rule; no error allowed;
-//! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code.
+//! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code;
+//! - `json,E0402` (an E04xx code): a snapshot that loading refuses with that code.
 //!
 //! In the error index, the `text` block that follows a marked example must be exactly what
-//! `kbrules check --format short example.kbr` prints for it; run the tests with
+//! `kbrules check --format short example.kbr` prints for it (for a snapshot, the error in the same
+//! one-line form, `example.json:LINE:COLUMN: …`); run the tests with
 //! `KBRULES_BLESS=1` to rewrite those blocks after a message changes.
 //!
 //! Four codes cannot come from rule text in a page: E0002 (a file that is not UTF-8), E0006 (a
 //! file over the size limit) and E0007 (a path that cannot be read) are produced by the tests
 //! `a_file_that_is_not_utf8_names_the_byte`, `a_file_over_the_size_limit_is_refused` and
 //! `a_missing_path_is_an_io_error` in `tests/cli.rs`; E0901 is an internal error that no input
-//! should produce.
+//! should produce. E0404 (a snapshot over the size limit) and E0405 (a rule a command names that
+//! does not exist) come from `a_snapshot_over_the_size_limit_is_refused` and
+//! `explain_json_and_unknown_rules` in `tests/cli.rs`.
 
 // Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
 #![allow(
@@ -29,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use kbrules::{Code, Sources};
 
-const NOT_FROM_TEXT: &[&str] = &["E0002", "E0006", "E0007", "E0901"];
+const NOT_FROM_TEXT: &[&str] = &["E0002", "E0006", "E0007", "E0404", "E0405", "E0901"];
 
 struct Block {
     file: PathBuf,
@@ -188,6 +192,49 @@ fn short_output(text: &str) -> String {
         .collect()
 }
 
+/// The one-line form of the error loading a snapshot gives, or an empty string.
+fn snapshot_short_output(text: &str) -> String {
+    match kbrules::Snapshot::from_json(text, "example.json") {
+        Ok(_) => String::new(),
+        Err(d) => {
+            let (line, column) = d.position.unwrap_or((1, 1));
+            format!(
+                "example.json:{line}:{column}: {}[{}]: {}\n",
+                d.severity.as_str(),
+                d.code,
+                d.message
+            )
+        }
+    }
+}
+
+#[test]
+fn every_json_example_marked_with_a_code_is_refused_with_it() {
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for block in all_blocks() {
+        if !block.info.starts_with("json") {
+            continue;
+        }
+        let Some(code) = marked_code(&block.info) else {
+            continue;
+        };
+        count += 1;
+        match kbrules::Snapshot::from_json(&block.text, "example.json") {
+            Ok(_) => failures.push(format!("{}:{}: loads", block.file.display(), block.line)),
+            Err(d) if d.code.as_str() != code => failures.push(format!(
+                "{}:{}: marked {code}, refused with {}",
+                block.file.display(),
+                block.line,
+                d.code
+            )),
+            Err(_) => {}
+        }
+    }
+    assert!(count >= 4, "only {count} marked json blocks");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn error_examples_show_what_kbrules_prints() {
     let bless = std::env::var_os("KBRULES_BLESS").is_some();
@@ -204,10 +251,17 @@ fn error_examples_show_what_kbrules_prints() {
             if marked_code(&example.info).is_none() || output.info != "text" {
                 continue;
             }
-            if !output.text.lines().all(|l| l.starts_with("example.kbr:")) {
-                continue;
-            }
-            let actual = short_output(&example.text);
+            let actual = if example.info.starts_with("json") {
+                if !output.text.lines().all(|l| l.starts_with("example.json:")) {
+                    continue;
+                }
+                snapshot_short_output(&example.text)
+            } else {
+                if !output.text.lines().all(|l| l.starts_with("example.kbr:")) {
+                    continue;
+                }
+                short_output(&example.text)
+            };
             if actual != output.text {
                 if bless {
                     new_text = new_text.replacen(
@@ -261,7 +315,10 @@ fn every_code_has_a_page_whose_example_produces_it() {
         }
         let marked: Vec<Block> = blocks(&page)
             .into_iter()
-            .filter(|b| b.info.starts_with("kbr") && marked_code(&b.info).is_some())
+            .filter(|b| {
+                (b.info.starts_with("kbr") || b.info.starts_with("json"))
+                    && marked_code(&b.info).is_some()
+            })
             .collect();
         for block in &marked {
             if marked_code(&block.info) != Some(name) {

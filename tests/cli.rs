@@ -333,3 +333,267 @@ fn usage_errors_exit_2() {
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("check"));
 }
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
+}
+
+const SAMPLE: &str = "examples/snapshots/Q298565-fires.json";
+
+#[test]
+fn eval_prints_the_fired_diagnosis_with_evidence_and_exits_1() {
+    let out = kbrules().args(["eval", SAMPLE]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("examples/snapshots/Q298565-fires.json: 2 events, 4 rules\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nerror Q298565: Internet Mail Connector does not start, event 4086\n"),
+        "{text}"
+    );
+    assert!(text.contains("  evidence:\n"), "{text}");
+    assert!(text.contains("    - registry HKLM\\System\\CurrentControlSet\\Services\\MSExchangeIMC\\Parameters\\SiteDN (REG_SZ) = o=Contoso/ou=Europe\n"), "{text}");
+    assert!(text.contains("    1. Start Registry Editor"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("1 fired, 0 not fired, 3 not applicable, 0 not evaluable, 0 superseded"),
+        "{text}"
+    );
+    // Without --all, the other verdicts are only counted.
+    assert!(!text.contains("not applicable:\n"), "{text}");
+}
+
+#[test]
+fn eval_all_lists_every_verdict_with_its_reason() {
+    let out = kbrules()
+        .args(["eval", "--all", "examples/snapshots/Q182346-fires.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("superseded:\n  Q182346_protocols: "),
+        "{text}"
+    );
+    assert!(text.contains("    superseded by Q182346\n"), "{text}");
+    assert!(text.contains("not applicable:\n  Q298565: "), "{text}");
+}
+
+#[test]
+fn eval_exits_0_when_nothing_fired_and_names_what_is_needed() {
+    let out = kbrules()
+        .args([
+            "eval",
+            "--all",
+            "examples/snapshots/Q298565-not-evaluable.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("not evaluable:\n  Q298565: Internet Mail Connector does not start, event 4086\n    needs fact exchange.site_dn\n"), "{text}");
+}
+
+#[test]
+fn eval_json_is_one_report_and_deterministic() {
+    let run = || {
+        let out = kbrules()
+            .args(["eval", "--format", "json", SAMPLE])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        stdout(&out)
+    };
+    let first = run();
+    assert_eq!(first, run());
+    let report: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(report["kbrules_report"], 1);
+    assert_eq!(report["rules"]["count"], 4);
+    assert_eq!(report["summary"]["fired"], 1);
+    let ids: Vec<&str> = report["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["Q182346", "Q182346_protocols", "Q298565", "Q303283"]);
+    let q = &report["verdicts"][2];
+    assert_eq!(q["verdict"], "fired");
+    assert_eq!(q["evidence"][2]["kind"], "event");
+    assert_eq!(q["evidence"][2]["record_id"], 1041);
+}
+
+#[test]
+fn eval_of_several_snapshots_prints_json_lines() {
+    let out = kbrules()
+        .args([
+            "eval",
+            "--format",
+            "json",
+            SAMPLE,
+            "examples/snapshots/Q298565-not-fired.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let report: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(report["kbrules_report"], 1);
+    }
+}
+
+#[test]
+fn eval_reports_a_bad_snapshot_with_its_path_line_and_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad.json",
+        "{\n  \"kbrules_snapshot\": 1,\n  \"events\": [\n    { \"log\": \"System\", \"source\": \"SRV\", \"id\": \"2000\" }\n  ]\n}\n",
+    );
+    let out = kbrules()
+        .args(["eval", "--color", "never"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[E0402]: events[0].id: invalid type: string \"2000\", expected u32"),
+        "{err}"
+    );
+    assert!(err.contains("bad.json:4:"), "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn eval_with_broken_rules_exits_2_with_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        "rule Q1 { title \"x\" when service \"A\" runnning diagnose \"y\" }\n",
+    );
+    let out = kbrules()
+        .args(["eval", "--color", "never", SAMPLE, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[E0001]") || err.contains("error[E0207]"),
+        "{err}"
+    );
+    assert!(err.contains("the rules do not compile: 1 error"), "{err}");
+}
+
+#[test]
+fn explain_shows_the_condition_tree_with_values() {
+    let out = kbrules()
+        .args([
+            "explain",
+            "Q298565",
+            "examples/snapshots/Q298565-not-fired.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "Q298565: Internet Mail Connector does not start, event 4086\nverdict: not fired\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nwhen\n  false   all of\n    true    condition imc_installed\n"),
+        "{text}"
+    );
+    assert!(text.contains("    false   site != fact exchange.site_dn\n            observed: o=Contoso/ou=Europe vs o=Contoso/ou=Europe\n"), "{text}");
+}
+
+#[test]
+fn explain_json_and_unknown_rules() {
+    let out = kbrules()
+        .args([
+            "explain",
+            "--format",
+            "json",
+            "Q303283",
+            "examples/snapshots/Q303283-not-evaluable.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let e: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(e["verdict"]["verdict"], "not_evaluable");
+    assert_eq!(e["when"]["value"], "unknown");
+    assert_eq!(e["when"]["needs"][0]["kind"], "event_messages");
+
+    let out = kbrules()
+        .args(["explain", "--color", "never", "Q298566", SAMPLE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[E0405]: there is no rule `Q298566`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `Q298565`?"), "{err}");
+}
+
+#[test]
+fn needs_lists_what_the_rules_read() {
+    let out = kbrules().args(["needs"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("event logs:\n  Application, id 2086 (with message text)\n  Application, source \"MSExchangeIMC\", id 4086, 4087\n"), "{text}");
+    assert!(text.contains("registry:\n  HKLM\\System\\CurrentControlSet\\Services\\MSExchangeIMC\\Parameters [SiteDN]\n"), "{text}");
+    assert!(
+        text.contains("facts:\n  exchange.site_dn (text)\n"),
+        "{text}"
+    );
+
+    let out = kbrules()
+        .args(["needs", "--format", "json"])
+        .output()
+        .unwrap();
+    let needs: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        needs["services"],
+        serde_json::json!(["MacFile", "MSExchangeIMC", "SNMP"])
+    );
+    assert_eq!(
+        needs["products"],
+        serde_json::json!(["Exchange Server", "Internet Information Services"])
+    );
+}
+
+#[test]
+fn a_snapshot_over_the_size_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.json");
+    // A sparse file: the size is checked before anything is read.
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(kbrules::snapshot::MAX_SNAPSHOT_SIZE + 1)
+        .unwrap();
+    drop(file);
+    let out = kbrules()
+        .args(["eval", "--color", "never"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error[E0404]: "), "{err}");
+    assert!(
+        err.contains("more than the 2147483648 a snapshot may hold"),
+        "{err}"
+    );
+}

@@ -26,7 +26,7 @@ use crate::ir::RuleGraph;
 use crate::snapshot::Snapshot;
 use crate::source::Sources;
 
-pub use needs::{Needs, needs};
+pub use needs::{FactNeed, KeyNeeds, LogNeeds, Needs, SourceNeeds, needs};
 pub use report::{
     Evidence, Failure, FixReport, Need, REPORT_VERSION, Report, RulesSummary, Severity,
     SnapshotSummary, Summary, Verdict, VerdictKind,
