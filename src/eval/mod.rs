@@ -35,6 +35,13 @@ pub use search::Explained;
 
 /// A value in three-valued (Kleene) logic: `false and unknown` is false, `true or unknown` is
 /// true, `not unknown` is unknown.
+///
+/// ```
+/// use kbrules::Truth;
+/// assert_eq!(Truth::False.and(Truth::Unknown), Truth::False);
+/// assert_eq!(Truth::True.or(Truth::Unknown), Truth::True);
+/// assert_eq!(Truth::Unknown.not(), Truth::Unknown);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Truth {
@@ -91,6 +98,14 @@ impl From<bool> for Truth {
 }
 
 /// Bounds on one evaluation.
+///
+/// ```
+/// # let mut sources = kbrules::Sources::new();
+/// # sources.add("r.kbr", r#"rule Q1 { title "t" when service "SNMP" present diagnose "x" }"#);
+/// let rules = kbrules::RuleSet::compile(&sources).expect("compiles");
+/// let strict = rules.with_limits(kbrules::Limits { max_steps: 10_000 });
+/// # let _ = strict;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The most choices of items one rule's search tries before it gives up; a rule that
@@ -207,6 +222,22 @@ impl RuleSet {
     }
 
     /// Evaluates the rules and explains one of them; `Err` (E0405) when there is no such rule.
+    ///
+    /// ```
+    /// # let mut sources = kbrules::Sources::new();
+    /// # sources.add("r.kbr", r#"rule Q1 { title "t" when service "SNMP" present and service "MacFile" running diagnose "x" }"#);
+    /// # let rules = kbrules::RuleSet::compile(&sources).expect("compiles");
+    /// let snapshot = kbrules::Snapshot::from_json(
+    ///     r#"{ "kbrules_snapshot": 1, "services": [ { "name": "SNMP", "state": "running" } ] }"#,
+    ///     "case.json",
+    /// ).expect("a valid snapshot");
+    /// let explanation = rules.explain("Q1", &snapshot).expect("Q1 exists");
+    /// let [snmp, macfile] = &explanation.when.children[..] else { panic!() };
+    /// assert_eq!(snmp.value, kbrules::Truth::True);
+    /// assert_eq!(macfile.value, kbrules::Truth::False);
+    /// assert_eq!(macfile.observed.as_deref(), Some("service MacFile is not installed"));
+    /// assert_eq!(rules.explain("Q2", &snapshot).unwrap_err().code, kbrules::Code::NoSuchRule);
+    /// ```
     pub fn explain(&self, rule: &str, snapshot: &Snapshot) -> Result<Explanation, Diagnostic> {
         let Some((id, _)) = self.inner.graph.rule_by_name(rule) else {
             let names = self.inner.graph.rules().iter().map(|r| r.id.as_str());

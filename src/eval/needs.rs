@@ -74,6 +74,25 @@ pub struct FactNeed {
 }
 
 /// What the rules of a graph read.
+///
+/// ```
+/// let mut sources = kbrules::Sources::new();
+/// sources.add("r.kbr", r#"
+///     rule Q1 {
+///         title "IMC stopped after event 4086"
+///         when event Application source "MSExchangeIMC" id 4086
+///          and service "msexchangeimc" stopped
+///          and service "MSExchangeIMC" start automatic
+///         diagnose "x"
+///     }
+/// "#);
+/// let rules = kbrules::RuleSet::compile(&sources).expect("compiles");
+/// let needs = kbrules::eval::needs(rules.graph());
+/// assert_eq!(needs.events[0].log.as_deref(), Some("Application"));
+/// assert_eq!(needs.events[0].sources[0].ids, ["4086"]);
+/// // Service names compare without case: one service, in its first spelling.
+/// assert_eq!(needs.services, ["msexchangeimc"]);
+/// ```
 pub fn needs(graph: &RuleGraph) -> Needs {
     // Keyed by lowercase names (Windows compares them without case); the first spelling shows.
     type Sources = BTreeMap<String, (Option<String>, BTreeSet<(u16, u16)>, bool, bool)>;

@@ -12,6 +12,21 @@ use crate::snapshot::Skipped;
 pub const REPORT_VERSION: u32 = 1;
 
 /// Every rule's verdict on one snapshot.
+///
+/// ```
+/// # let mut sources = kbrules::Sources::new();
+/// # sources.add("r.kbr", r#"rule Q1 { title "SNMP is installed" when service "SNMP" present diagnose "x" }"#);
+/// # let rules = kbrules::RuleSet::compile(&sources).expect("compiles");
+/// // A snapshot that did not list services: the rule cannot be decided.
+/// let snapshot = kbrules::Snapshot::from_json(r#"{ "kbrules_snapshot": 1 }"#, "empty.json")
+///     .expect("a valid snapshot");
+/// let report = rules.evaluate(&snapshot);
+/// assert_eq!(report.summary.not_evaluable, 1);
+/// let verdict = report.verdict("Q1").expect("a verdict");
+/// assert_eq!(verdict.needs[0].to_string(), "the list of services");
+/// let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+/// assert_eq!(json["verdicts"][0]["verdict"], "not_evaluable");
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The report format version, [`REPORT_VERSION`].
