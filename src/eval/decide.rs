@@ -137,8 +137,8 @@ impl Evaluator<'_, '_> {
     pub(crate) fn describe(&self, id: ExprId) -> String {
         let graph = self.session.graph;
         let names = self.names.borrow();
-        if let Some(named) = graph.conditions().iter().find(|c| c.expr == id) {
-            return format!("condition {}", named.name);
+        if let Some(name) = self.conditions.get(&id) {
+            return format!("condition {name}");
         }
         let pred = |p: ir::PredId| {
             graph

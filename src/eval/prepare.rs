@@ -215,6 +215,11 @@ impl Prepared {
         self.binds.get(expr.index()).copied().unwrap_or(false)
     }
 
+    /// The slots a condition reads.
+    pub(crate) fn reads_of(&self, expr: ExprId) -> &[SlotId] {
+        self.reads.get(expr.index()).map_or(&[], Vec::as_slice)
+    }
+
     pub(crate) fn reads(&self, expr: ExprId, slot: SlotId) -> bool {
         self.reads
             .get(expr.index())

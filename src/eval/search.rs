@@ -96,6 +96,8 @@ pub(crate) struct Evaluator<'s, 'a> {
     limit_hit: Cell<bool>,
     /// Names of the current rule's bindings, for describing conditions.
     pub(crate) names: RefCell<Vec<String>>,
+    /// The named conditions, by the node they compiled to.
+    pub(crate) conditions: HashMap<ExprId, &'a str>,
 }
 
 impl<'s, 'a> Evaluator<'s, 'a> {
@@ -107,6 +109,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             steps: Cell::new(0),
             limit_hit: Cell::new(false),
             names: RefCell::new(Vec::new()),
+            conditions: session
+                .graph
+                .conditions()
+                .iter()
+                .map(|c| (c.expr, c.name.as_str()))
+                .collect(),
         }
     }
 
@@ -258,7 +266,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
     }
 
-    /// Pushes a conjunction's goals so that those that bind names are decided first.
+    /// Pushes a conjunction's goals in the order they are decided: the conditions that bind
+    /// names in written order, each followed by the conditions that read only names bound by
+    /// then, so that a choice that cannot work is dropped before the next name is bound.
+    /// Conditions that read no unbound name come first.
     fn solve_all(
         &self,
         items: &[ExprId],
@@ -269,12 +280,57 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     ) -> Truth {
         let mark = goals.len();
         let prepared = self.session.prepared;
-        // The stack pops from the end: push the non-binding goals first.
-        goals.extend(items.iter().rev().filter(|i| !prepared.binds(**i)));
-        goals.extend(items.iter().rev().filter(|i| prepared.binds(**i)));
+        let mut bound: Vec<SlotId> = Vec::new();
+        let mut order: Vec<ExprId> = Vec::with_capacity(items.len());
+        let mut waiting: Vec<ExprId> = items
+            .iter()
+            .copied()
+            .filter(|i| !prepared.binds(*i))
+            .collect();
+        let ready = |i: &ExprId, bound: &[SlotId]| {
+            prepared
+                .reads_of(*i)
+                .iter()
+                .all(|s| !env.is_unbound(*s) || bound.contains(s))
+        };
+        let take_ready = |bound: &[SlotId], order: &mut Vec<ExprId>, waiting: &mut Vec<ExprId>| {
+            waiting.retain(|i| {
+                let r = ready(i, bound);
+                if r {
+                    order.push(*i);
+                }
+                !r
+            });
+        };
+        take_ready(&bound, &mut order, &mut waiting);
+        for item in items.iter().filter(|i| prepared.binds(**i)) {
+            order.push(*item);
+            self.bound_slots(*item, &mut bound);
+            take_ready(&bound, &mut order, &mut waiting);
+        }
+        order.append(&mut waiting);
+        // The stack pops from the end.
+        goals.extend(order.iter().rev());
         let result = self.solve(goals, env, acc, search);
         goals.truncate(mark);
         result
+    }
+
+    /// The slots a condition binds for the conditions beside it.
+    fn bound_slots(&self, id: ExprId, out: &mut Vec<SlotId>) {
+        match self.expr(id) {
+            Some(Expr::Pred { bind: Some(s), .. }) => out.push(*s),
+            Some(Expr::FollowedBy {
+                first_bind,
+                then_bind,
+                ..
+            }) => out.extend(first_bind.iter().chain(then_bind)),
+            Some(Expr::And(items)) => items.iter().for_each(|i| self.bound_slots(*i, out)),
+            Some(Expr::AtLeast { n, items }) if *n as usize == items.len() => {
+                items.iter().for_each(|i| self.bound_slots(*i, out));
+            }
+            _ => {}
+        }
     }
 
     /// The value of a condition under `env`, its own bindings kept inside it.
@@ -289,11 +345,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 _ => self.session.outcome(*pred).truth,
             },
             Expr::Not(inner) => self.value(*inner, env).not(),
-            Expr::And(_) | Expr::Or(_) | Expr::AtLeast { .. } | Expr::FollowedBy { .. }
-                if self.session.prepared.binds(id) =>
+            // A conjunction shares its names among its conditions: search.
+            Expr::And(_) if self.session.prepared.binds(id) => self.closed(id, env),
+            Expr::AtLeast { n, items }
+                if *n as usize == items.len() && self.session.prepared.binds(id) =>
             {
-                let mut search = Search::default();
-                self.solve(&mut vec![id], &mut env.clone(), Truth::True, &mut search)
+                self.closed(id, env)
             }
             Expr::And(items) => items
                 .iter()
@@ -302,6 +359,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     if v == Truth::False { Err(v) } else { Ok(v) }
                 })
                 .unwrap_or_else(|v| v),
+            // The conditions of `or` and `N of` keep their names to themselves.
             Expr::Or(items) => items
                 .iter()
                 .try_fold(Truth::False, |acc, i| {
@@ -315,10 +373,26 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             Expr::FollowedBy {
                 first,
+                first_bind,
                 then,
+                then_bind,
                 within,
-                ..
-            } => self.followed_truth(*first, *then, *within),
+            } => {
+                let bound = |s: &Option<SlotId>| match s.map(|s| env.get(s)) {
+                    Some(Slot::Item(Item::Event(e), _)) => Some(Some(*e)),
+                    Some(Slot::Unknown(_)) => None,
+                    _ => Some(None),
+                };
+                match (bound(first_bind), bound(then_bind)) {
+                    (None, _) | (_, None) => Truth::Unknown,
+                    (Some(None), Some(None)) => self.followed_truth(*first, *then, *within),
+                    (Some(a), Some(b)) => Truth::from(
+                        self.pairs(*first, *then, *within)
+                            .iter()
+                            .any(|(x, y)| a.is_none_or(|a| a == *x) && b.is_none_or(|b| b == *y)),
+                    ),
+                }
+            }
             Expr::Count {
                 pred,
                 op,
@@ -338,6 +412,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             Expr::Scope { expr, slots } => self.scope(*expr, *slots).0,
         }
+    }
+
+    /// A condition whose names are its own, searched under a copy of `env`.
+    fn closed(&self, id: ExprId, env: &Env) -> Truth {
+        let mut search = Search::default();
+        self.solve(&mut vec![id], &mut env.clone(), Truth::True, &mut search)
     }
 
     /// A named condition with its own bindings: decided once, with the assignment.
