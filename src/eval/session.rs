@@ -387,9 +387,7 @@ impl<'a> Session<'a> {
                 }
                 let item = snapshot
                     .registry
-                    .keys
-                    .iter()
-                    .position(|k| k.key.folded() == key.folded())
+                    .key_index(key)
                     .map(|i| Item::RegKey(index(i)));
                 Outcome::from_bool(present == *exists, item.filter(|_| *exists), || {
                     if present {
@@ -504,9 +502,7 @@ impl<'a> Session<'a> {
                 }
             }
             Predicate::File { path, test } => {
-                let found = snapshot.files.iter().position(|f| {
-                    crate::snapshot::fold_path(&f.path) == crate::snapshot::fold_path(path)
-                });
+                let found = snapshot.file_index(path);
                 let Some(i) = found else {
                     if !collected.files.covers_path(path) {
                         return Outcome::unknown(Need::File { path: path.clone() });
@@ -553,10 +549,7 @@ impl<'a> Session<'a> {
     fn registry_value(&self, pred: PredId, key: &RegKey, name: &str, test: &ValueTest) -> Outcome {
         let registry = &self.snapshot.registry;
         let display_name = if name.is_empty() { "(Default)" } else { name };
-        let entry = registry
-            .keys
-            .iter()
-            .position(|k| k.key.folded() == key.folded());
+        let entry = registry.key_index(key);
         let value = entry.and_then(|ki| {
             let k = registry.keys.get(ki)?;
             let vi = k.values.iter().position(|v| eq_fold(&v.name, name))?;

@@ -183,9 +183,12 @@ impl Snapshot {
 
     /// A file by path, ignoring case.
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
-        self.file_index
-            .get(&fold_path(path))
-            .and_then(|&i| self.files.get(i))
+        self.file_index(path).and_then(|i| self.files.get(i))
+    }
+
+    /// The position of a file in [`Snapshot::files`], by path, ignoring case.
+    pub fn file_index(&self, path: &str) -> Option<usize> {
+        self.file_index.get(&fold_path(path)).copied()
     }
 
     /// The facts, by name.
@@ -363,6 +366,11 @@ impl Registry {
         self.by_path
             .get(&key.folded())
             .and_then(|&i| self.keys.get(i))
+    }
+
+    /// The position of a key in [`Registry::keys`], ignoring case.
+    pub fn key_index(&self, key: &RegKey) -> Option<usize> {
+        self.by_path.get(&key.folded()).copied()
     }
 
     /// Whether the key is listed, or a key below it is.
