@@ -463,7 +463,7 @@ fn eval_reports_a_bad_snapshot_with_its_path_line_and_code() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("error[E0402]: events[0].id: invalid type: string \"2000\", expected u32"),
+        err.contains("error[E0402]: events[0].id: invalid type: string \"2000\", expected an event id (a whole number)"),
         "{err}"
     );
     assert!(err.contains("bad.json:4:"), "{err}");

@@ -96,13 +96,13 @@ struct ServiceJson {
 struct EventJson {
     log: String,
     source: String,
-    id: u32,
+    id: EventIdJson,
     #[serde(default)]
     level: Option<LevelJson>,
     #[serde(default)]
     time: Option<TimeJson>,
     #[serde(default)]
-    record_id: Option<u64>,
+    record_id: Option<WholeJson>,
     #[serde(default)]
     computer: Option<String>,
     #[serde(default)]
@@ -160,6 +160,26 @@ macro_rules! visited {
         }
     };
 }
+
+struct EventIdJson(u32);
+
+visited!(EventIdJson, "an event id (a whole number)", {
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<EventIdJson, E> {
+        u32::try_from(n).map(EventIdJson).map_err(|_| {
+            E::custom(format!(
+                "event id {n} is out of range: an id with its qualifiers fits in 32 bits"
+            ))
+        })
+    }
+});
+
+struct WholeJson(u64);
+
+visited!(WholeJson, "a whole number", {
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<WholeJson, E> {
+        Ok(WholeJson(n))
+    }
+});
 
 struct VersionJson(Version);
 
@@ -726,10 +746,10 @@ fn convert(doc: Document) -> Snapshot {
         .map(|e| Event {
             log: logs.intern(&e.log),
             source: sources.intern(&e.source),
-            id: (e.id & 0xFFFF) as u16,
+            id: (e.id.0 & 0xFFFF) as u16,
             level: e.level.map(|l| l.0),
             time: e.time.map(|t| t.0),
-            record_id: e.record_id,
+            record_id: e.record_id.map(|r| r.0),
             computer: e.computer,
             message: e.message,
             data: e.data.0,
