@@ -216,10 +216,13 @@ pub fn article(word: &ast::Ident) -> Result<String, Diagnostic> {
     .with_help("write the article's id: `Q` or `KB` followed by its number"))
 }
 
-/// The one name of a hotfix: `Q329115` and `KB329115` are the same fix, `KB329115`.
+/// The one name of a hotfix: `Q329115`, `KB329115` and `KB0329115` are the same fix, `KB329115`.
 pub fn hotfix_key(article: &str) -> String {
-    let digits = article.trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    format!("KB{digits}")
+    let digits = article
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let digits = digits.trim_start_matches('0');
+    format!("KB{}", if digits.is_empty() { "0" } else { digits })
 }
 
 /// Checks a service-pack level: it must be in range, and allowed here.

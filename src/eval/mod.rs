@@ -32,6 +32,7 @@ pub use report::{
     SnapshotSummary, Summary, Verdict, VerdictKind,
 };
 pub use search::Explained;
+pub(crate) use value::parse_number;
 
 /// A value in three-valued (Kleene) logic: `false and unknown` is false, `true or unknown` is
 /// true, `not unknown` is unknown.

@@ -1,5 +1,12 @@
 //! What a rule set prepares once, for every snapshot it evaluates: event questions in a form
 //! the scan tests quickly, text matchers, and which conditions bind or read which names.
+//!
+//! Identical text matches share one matcher, so that a pattern used by many rules (the same
+//! `message contains "…"` on events of many sources) is compiled once and its regex cache is
+//! shared.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Truth;
 use super::value::{Matcher, Val, test_const};
@@ -17,8 +24,8 @@ pub(crate) struct EventQuery {
     pub(crate) source: Option<String>,
     pub(crate) ids: Vec<(u16, u16)>,
     level: Option<Level>,
-    pub(crate) message: Option<Matcher>,
-    data: Vec<(DataTest, Option<Matcher>)>,
+    pub(crate) message: Option<Arc<Matcher>>,
+    data: Vec<(DataTest, Option<Arc<Matcher>>)>,
     binary: Vec<BinaryTest>,
 }
 
@@ -48,7 +55,7 @@ impl EventQuery {
             };
             if !test_const(
                 graph,
-                matcher.as_ref(),
+                matcher.as_deref(),
                 &Val::Text(value.to_string()),
                 &test.op,
                 &test.value,
@@ -102,12 +109,14 @@ fn binary_holds(data: Option<&[u8]>, test: &BinaryTest) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
     pub(crate) event_queries: Vec<EventQuery>,
+    /// The index in `event_queries` of each event question, by question.
+    query_of_pred: Vec<Option<u32>>,
     /// The text matcher of each non-event question that has one.
-    pred_matchers: Vec<Option<Matcher>>,
+    pred_matchers: Vec<Option<Arc<Matcher>>>,
     /// The message regex of each event question that has one (for captures).
     message_regexes: Vec<Option<RegexId>>,
     /// The text matcher of each comparison that matches text.
-    expr_matchers: Vec<Option<Matcher>>,
+    expr_matchers: Vec<Option<Arc<Matcher>>>,
     /// Whether a condition binds names for the conditions beside it.
     binds: Vec<bool>,
     /// The slots each condition reads (not looking inside named conditions' scopes).
@@ -117,28 +126,31 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub(crate) fn new(graph: &RuleGraph) -> Prepared {
         let mut prepared = Prepared::default();
+        let mut matchers = Matchers::default();
         for (i, pred) in graph.predicates().iter().enumerate() {
             let id = PredId::from_index(i);
             let mut matcher = None;
             let mut regex = None;
+            let mut query = None;
             match pred {
                 Predicate::Event(f) => {
                     if let Some(TextMatch::Regex(r)) = &f.message {
                         regex = Some(*r);
                     }
+                    query = u32::try_from(prepared.event_queries.len()).ok();
                     prepared.event_queries.push(EventQuery {
                         pred: id,
                         log: f.log.clone(),
                         source: f.source.clone(),
                         ids: f.ids.clone(),
                         level: f.level,
-                        message: f.message.clone().map(Matcher::new),
+                        message: f.message.as_ref().map(|m| matchers.get(m)),
                         data: f
                             .data
                             .iter()
                             .map(|d| {
                                 let m = match &d.op {
-                                    CompareOp::Match(m) => Some(Matcher::new(m.clone())),
+                                    CompareOp::Match(m) => Some(matchers.get(m)),
                                     CompareOp::Cmp(_) => None,
                                 };
                                 (d.clone(), m)
@@ -150,22 +162,23 @@ impl Prepared {
                 Predicate::RegistryValue {
                     test: ValueTest::Compare(CompareOp::Match(m), _),
                     ..
-                } => matcher = Some(Matcher::new(m.clone())),
+                } => matcher = Some(matchers.get(m)),
                 Predicate::Service {
                     test: ServiceTest::Account(t) | ServiceTest::Image(t),
                     ..
-                } => matcher = Some(Matcher::new(t.matches.clone())),
+                } => matcher = Some(matchers.get(&t.matches)),
                 _ => {}
             }
             prepared.pred_matchers.push(matcher);
             prepared.message_regexes.push(regex);
+            prepared.query_of_pred.push(query);
         }
         for expr in graph.exprs() {
             prepared.expr_matchers.push(match expr {
                 Expr::Compare {
                     op: CompareOp::Match(m),
                     ..
-                } => Some(Matcher::new(m.clone())),
+                } => Some(matchers.get(m)),
                 _ => None,
             });
         }
@@ -227,15 +240,34 @@ impl Prepared {
     }
 
     pub(crate) fn pred_matcher(&self, pred: PredId) -> Option<&Matcher> {
-        self.pred_matchers.get(pred.index())?.as_ref()
+        self.pred_matchers.get(pred.index())?.as_deref()
     }
 
     pub(crate) fn expr_matcher(&self, expr: ExprId) -> Option<&Matcher> {
-        self.expr_matchers.get(expr.index())?.as_ref()
+        self.expr_matchers.get(expr.index())?.as_deref()
+    }
+
+    /// The prepared form of an event question.
+    pub(crate) fn event_query(&self, pred: PredId) -> Option<&EventQuery> {
+        let index = (*self.query_of_pred.get(pred.index())?)?;
+        self.event_queries.get(index as usize)
     }
 
     pub(crate) fn message_regex(&self, pred: PredId) -> Option<RegexId> {
         *self.message_regexes.get(pred.index())?
+    }
+}
+
+/// One matcher for each distinct text match.
+#[derive(Default)]
+struct Matchers(HashMap<TextMatch, Arc<Matcher>>);
+
+impl Matchers {
+    fn get(&mut self, matches: &TextMatch) -> Arc<Matcher> {
+        self.0
+            .entry(matches.clone())
+            .or_insert_with(|| Arc::new(Matcher::new(matches.clone())))
+            .clone()
     }
 }
 

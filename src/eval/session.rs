@@ -6,7 +6,8 @@
 //! answered on first use and kept.
 
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use super::prepare::{EventQuery, Prepared};
 use super::report::Need;
@@ -90,6 +91,98 @@ pub(crate) enum Got {
 /// Event ids per source, and events per log.
 type Histogram = (Vec<BTreeMap<u16, usize>>, Vec<usize>);
 
+/// Where the scan offers events to an event question: the question's index, and the log and
+/// source it names as the snapshot's symbols ([`ANY`] when it names none), compared before the
+/// question is tested.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    query: u32,
+    log: u32,
+    source: u32,
+}
+
+/// No log or no source named.
+const ANY: u32 = u32::MAX;
+
+/// Routes grouped by a key (an event id, a source, a log), in one allocation.
+struct Routes {
+    /// Where each key's routes start in `routes`; one more entry than keys.
+    starts: Vec<u32>,
+    routes: Vec<Route>,
+}
+
+impl Routes {
+    /// Groups `(key, route)` pairs whose keys are below `keys`; others are dropped.
+    fn new(keys: usize, entries: Vec<(usize, Route)>) -> Routes {
+        let entries: Vec<(usize, Route)> = entries.into_iter().filter(|(k, _)| *k < keys).collect();
+        let mut starts = vec![0u32; keys + 1];
+        for (key, _) in &entries {
+            if let Some(n) = starts.get_mut(key + 1) {
+                *n += 1;
+            }
+        }
+        for k in 0..keys {
+            let before = starts.get(k).copied().unwrap_or(0);
+            if let Some(n) = starts.get_mut(k + 1) {
+                *n += before;
+            }
+        }
+        let mut next = starts.clone();
+        let mut routes = vec![
+            Route {
+                query: 0,
+                log: ANY,
+                source: ANY,
+            };
+            entries.len()
+        ];
+        for (key, route) in entries {
+            if let Some(at) = next.get_mut(key)
+                && let Some(slot) = routes.get_mut(*at as usize)
+            {
+                *slot = route;
+                *at += 1;
+            }
+        }
+        Routes { starts, routes }
+    }
+
+    /// The routes of a key.
+    fn get(&self, key: usize) -> &[Route] {
+        let (Some(&start), Some(&end)) = (self.starts.get(key), self.starts.get(key + 1)) else {
+            return &[];
+        };
+        self.routes.get(start as usize..end as usize).unwrap_or(&[])
+    }
+}
+
+/// Lookup tables over the lists of a snapshot that questions name an item of, each built on
+/// first use. Each maps a name, folded the way the questions compare it, to the first item
+/// with that name. (Registry keys and files are looked up through the snapshot's own index.)
+#[derive(Default)]
+struct Lookups {
+    /// Services, by [`fold`].
+    services: OnceCell<HashMap<String, usize>>,
+    /// Components, by [`fold`].
+    components: OnceCell<HashMap<String, usize>>,
+    /// Hotfixes, by ASCII lowercase.
+    hotfixes: OnceCell<HashMap<String, usize>>,
+}
+
+/// The first index of each key.
+fn first_index(keys: impl Iterator<Item = String>) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for (i, key) in keys.enumerate() {
+        map.entry(key).or_insert(i);
+    }
+    map
+}
+
+/// Text folded so that two texts are equal when [`eq_fold`] says they are.
+fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
 pub(crate) struct Session<'a> {
     pub(crate) graph: &'a RuleGraph,
     pub(crate) prepared: &'a Prepared,
@@ -98,6 +191,7 @@ pub(crate) struct Session<'a> {
     outcomes: Vec<OnceCell<Outcome>>,
     /// Event ids per source and event counts per log, for near misses; built when needed.
     histogram: OnceCell<Histogram>,
+    lookups: Lookups,
 }
 
 impl<'a> Session<'a> {
@@ -116,6 +210,7 @@ impl<'a> Session<'a> {
                 .map(|_| OnceCell::new())
                 .collect(),
             histogram: OnceCell::new(),
+            lookups: Lookups::default(),
         };
         session.scan_events();
         session
@@ -145,41 +240,39 @@ impl<'a> Session<'a> {
         }
         // Resolve names to the snapshot's symbols; a query naming a log or source no event
         // has can match nothing and is not dispatched.
-        let mut by_id: Vec<Vec<u32>> = Vec::new();
-        let mut by_source: Vec<Vec<u32>> = vec![Vec::new(); snapshot.sources.len()];
-        let mut by_log: Vec<Vec<u32>> = vec![Vec::new(); snapshot.logs.len()];
-        let mut everywhere: Vec<u32> = Vec::new();
-        let mut resolved: Vec<Option<(Option<u32>, Option<u32>)>> =
-            Vec::with_capacity(queries.len());
+        let mut by_id = Vec::new();
+        let mut by_source = Vec::new();
+        let mut by_log = Vec::new();
+        let mut everywhere = Vec::new();
         for (qi, q) in queries.iter().enumerate() {
             let log = q.log.as_deref().map(|l| snapshot.logs.lookup(l));
             let source = q.source.as_deref().map(|s| snapshot.sources.lookup(s));
-            let qi = u32::try_from(qi).unwrap_or(u32::MAX);
             if matches!(log, Some(None)) || matches!(source, Some(None)) {
-                resolved.push(None);
                 continue;
             }
             let (log, source) = (log.flatten(), source.flatten());
-            resolved.push(Some((log, source)));
+            let route = Route {
+                query: u32::try_from(qi).unwrap_or(u32::MAX),
+                log: log.unwrap_or(ANY),
+                source: source.unwrap_or(ANY),
+            };
             if !q.ids.is_empty() && q.id_count() <= 1024 {
-                if by_id.is_empty() {
-                    by_id = vec![Vec::new(); 1 << 16];
-                }
-                for &(lo, hi) in &q.ids {
-                    for id in lo..=hi {
-                        if let Some(list) = by_id.get_mut(usize::from(id)) {
-                            list.push(qi);
-                        }
-                    }
-                }
-            } else if let Some(list) = source.and_then(|s| by_source.get_mut(s as usize)) {
-                list.push(qi);
-            } else if let Some(list) = log.and_then(|l| by_log.get_mut(l as usize)) {
-                list.push(qi);
+                let mut ids: Vec<u16> = q.ids.iter().flat_map(|&(lo, hi)| lo..=hi).collect();
+                // Ranges that overlap (`id 7000, 7000..=7001`) offer an event once.
+                ids.sort_unstable();
+                ids.dedup();
+                by_id.extend(ids.into_iter().map(|id| (usize::from(id), route)));
+            } else if let Some(s) = source {
+                by_source.push((s as usize, route));
+            } else if let Some(l) = log {
+                by_log.push((l as usize, route));
             } else {
-                everywhere.push(qi);
+                everywhere.push(route);
             }
         }
+        let by_id = Routes::new(if by_id.is_empty() { 0 } else { 1 << 16 }, by_id);
+        let by_source = Routes::new(snapshot.sources.len(), by_source);
+        let by_log = Routes::new(snapshot.logs.len(), by_log);
         // Which sources have events in a collected log.
         let log_collected: Vec<bool> = (0..snapshot.logs.len())
             .map(|l| {
@@ -192,7 +285,6 @@ impl<'a> Session<'a> {
         let mut seen = vec![false; snapshot.sources.len()];
         let mut matches: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
         let mut unknown: Vec<Option<u32>> = vec![None; queries.len()];
-        let empty: Vec<u32> = Vec::new();
         for (ei, event) in snapshot.events.iter().enumerate() {
             let ei = u32::try_from(ei).unwrap_or(u32::MAX);
             if log_collected
@@ -204,29 +296,29 @@ impl<'a> Session<'a> {
                 *s = true;
             }
             let lists = [
-                by_id.get(usize::from(event.id)).unwrap_or(&empty),
-                by_source.get(event.source as usize).unwrap_or(&empty),
-                by_log.get(event.log as usize).unwrap_or(&empty),
+                by_id.get(usize::from(event.id)),
+                by_source.get(event.source as usize),
+                by_log.get(event.log as usize),
                 &everywhere,
             ];
-            for &qi in lists.into_iter().flatten() {
-                let (Some(q), Some(Some((log, source)))) =
-                    (queries.get(qi as usize), resolved.get(qi as usize))
-                else {
-                    continue;
-                };
-                if log.is_some_and(|l| l != event.log) || source.is_some_and(|s| s != event.source)
+            for route in lists.into_iter().flatten() {
+                if (route.log != ANY && route.log != event.log)
+                    || (route.source != ANY && route.source != event.source)
                 {
                     continue;
                 }
+                let qi = route.query as usize;
+                let Some(q) = queries.get(qi) else {
+                    continue;
+                };
                 match q.test(self.graph, event) {
                     Truth::True => {
-                        if let Some(m) = matches.get_mut(qi as usize) {
+                        if let Some(m) = matches.get_mut(qi) {
                             m.push(ei);
                         }
                     }
                     Truth::Unknown => {
-                        if let Some(u) = unknown.get_mut(qi as usize) {
+                        if let Some(u) = unknown.get_mut(qi) {
                             u.get_or_insert(ei);
                         }
                     }
@@ -304,11 +396,7 @@ impl<'a> Session<'a> {
         if outcome.observed.is_some() {
             return outcome.observed.clone();
         }
-        let query = self
-            .prepared
-            .event_queries
-            .iter()
-            .find(|q| q.pred == pred)?;
+        let query = self.prepared.event_query(pred)?;
         Some(self.event_near_miss(query))
     }
 
@@ -333,24 +421,21 @@ impl<'a> Session<'a> {
         let log = q.log.as_deref().and_then(|l| snapshot.logs.lookup(l));
         if let Some(ids) = source.and_then(|s| histogram.0.get(s as usize)) {
             let total: usize = ids.values().sum();
-            let list: Vec<String> = ids
-                .iter()
-                .take(8)
-                .map(|(id, n)| {
-                    if *n == 1 {
-                        id.to_string()
-                    } else {
-                        format!("{id} ({n}×)")
-                    }
-                })
-                .collect();
-            let more = if ids.len() > 8 { ", …" } else { "" };
-            return format!(
-                "no event matched; {total} event{} from source \"{}\" (id {}{more})",
+            let mut text = format!(
+                "no event matched; {total} event{} from source \"{}\" (id ",
                 if total == 1 { "" } else { "s" },
                 source.map_or("", |s| snapshot.sources.get(s)),
-                list.join(", ")
             );
+            for (i, (id, n)) in ids.iter().take(8).enumerate() {
+                let comma = if i == 0 { "" } else { ", " };
+                let _ = if *n == 1 {
+                    write!(text, "{comma}{id}")
+                } else {
+                    write!(text, "{comma}{id} ({n}×)")
+                };
+            }
+            text.push_str(if ids.len() > 8 { ", …)" } else { ")" });
+            return text;
         }
         if let Some(name) = &q.source {
             return format!("no event from source \"{name}\" in the snapshot");
@@ -488,11 +573,7 @@ impl<'a> Session<'a> {
             }
             Predicate::Hotfix(id) => {
                 let key = crate::check::hotfix_key(id);
-                match snapshot
-                    .hotfixes
-                    .iter()
-                    .position(|h| h.eq_ignore_ascii_case(&key))
-                {
+                match self.hotfix_index(&key) {
                     Some(i) => Outcome::yes(vec![Item::Hotfix(index(i))]),
                     None if collected.hotfixes => Outcome::no(format!(
                         "{key} is not among the {} installed hotfixes",
@@ -524,17 +605,43 @@ impl<'a> Session<'a> {
                     },
                 }
             }
-            Predicate::Component { name, present } => {
-                match snapshot.components.iter().position(|c| eq_fold(c, name)) {
-                    Some(i) if *present => Outcome::yes(vec![Item::Component(index(i))]),
-                    Some(_) => Outcome::no(format!("{name} is installed")),
-                    None if !collected.components => Outcome::unknown(Need::Components),
-                    None => {
-                        Outcome::from_bool(!present, None, || format!("{name} is not installed"))
-                    }
-                }
-            }
+            Predicate::Component { name, present } => match self.component_index(name) {
+                Some(i) if *present => Outcome::yes(vec![Item::Component(index(i))]),
+                Some(_) => Outcome::no(format!("{name} is installed")),
+                None if !collected.components => Outcome::unknown(Need::Components),
+                None => Outcome::from_bool(!present, None, || format!("{name} is not installed")),
+            },
         }
+    }
+
+    /// The first service with this name, ignoring case.
+    fn service_index(&self, name: &str) -> Option<usize> {
+        let services = &self.snapshot.services;
+        self.lookups
+            .services
+            .get_or_init(|| first_index(services.iter().map(|s| fold(&s.name))))
+            .get(&fold(name))
+            .copied()
+    }
+
+    /// The first component with this name, ignoring case.
+    fn component_index(&self, name: &str) -> Option<usize> {
+        let components = &self.snapshot.components;
+        self.lookups
+            .components
+            .get_or_init(|| first_index(components.iter().map(|c| fold(c))))
+            .get(&fold(name))
+            .copied()
+    }
+
+    /// The first hotfix with this id, ignoring ASCII case.
+    fn hotfix_index(&self, id: &str) -> Option<usize> {
+        let hotfixes = &self.snapshot.hotfixes;
+        self.lookups
+            .hotfixes
+            .get_or_init(|| first_index(hotfixes.iter().map(|h| h.to_ascii_lowercase())))
+            .get(&id.to_ascii_lowercase())
+            .copied()
     }
 
     fn key_collected(&self, key: &RegKey) -> bool {
@@ -600,10 +707,7 @@ impl<'a> Session<'a> {
 
     fn service(&self, pred: PredId, name: &str, test: &ServiceTest) -> Outcome {
         let snapshot = self.snapshot;
-        let found = snapshot
-            .services
-            .iter()
-            .position(|s| eq_fold(&s.name, name));
+        let found = self.service_index(name);
         let Some(i) = found else {
             if !snapshot.collected.services {
                 return Outcome::unknown(Need::Services);
@@ -699,7 +803,7 @@ impl<'a> Session<'a> {
         let Some(fact) = self.graph.facts().get(id.index()) else {
             return Got::Absent("unknown fact".into());
         };
-        match self.snapshot.facts.get(&fact.name) {
+        match self.snapshot.fact(&fact.name) {
             Some(FactValue::Text(t)) => Got::Value(match fact.ty {
                 crate::ir::Type::Version => match crate::snapshot::parse_version_text(t) {
                     Some(v) => Val::Version(v),
@@ -1058,5 +1162,60 @@ pub(crate) fn start_word(start: crate::ir::StartType) -> &'static str {
         S::Automatic => "automatic",
         S::Manual => "manual",
         S::Disabled => "disabled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{RuleSet, Snapshot, Sources};
+
+    /// Fired rules, by name, for one rule file and one JSON snapshot.
+    fn fired(rules: &str, snapshot: &str) -> Vec<String> {
+        let mut sources = Sources::new();
+        sources.add("test.kbr", rules);
+        let rules = RuleSet::compile(&sources).expect("the rules compile");
+        let snapshot = Snapshot::from_json(snapshot, "test.json").expect("a valid snapshot");
+        rules
+            .evaluate(&snapshot)
+            .fired()
+            .map(|v| v.rule.clone())
+            .collect()
+    }
+
+    #[test]
+    fn an_event_in_overlapping_id_ranges_counts_once() {
+        let rules = r#"
+            rule Twice {
+                title "two events"
+                when count(event System source "S" id 7000, 7000..=7001) >= 2
+                diagnose "twice"
+            }
+            rule Once {
+                title "one event"
+                when count(event System source "S" id 7000, 7000..=7001) == 1
+                diagnose "once"
+            }
+        "#;
+        let snapshot = r#"{ "kbrules_snapshot": 1, "events": [
+            { "log": "System", "source": "S", "id": 7000, "time": "2024-01-01T00:00:00Z" }
+        ] }"#;
+        assert_eq!(fired(rules, snapshot), ["Once"]);
+    }
+
+    #[test]
+    fn services_components_and_hotfixes_are_found_ignoring_case() {
+        let rules = r#"
+            rule Found {
+                title "found"
+                when service "msexchangeimc" stopped and component "appletalk protocol"
+                 and hotfix q329115
+                diagnose "found"
+            }
+        "#;
+        let snapshot = r#"{ "kbrules_snapshot": 1,
+            "services": [ { "name": "MSExchangeIMC", "state": "stopped" } ],
+            "components": [ { "name": "AppleTalk Protocol" } ],
+            "hotfixes": [ "Q329115" ] }"#;
+        assert_eq!(fired(rules, snapshot), ["Found"]);
     }
 }

@@ -94,10 +94,15 @@ impl Val {
 /// Reads text as a whole number: decimal, or hexadecimal with `0x`.
 pub(crate) fn parse_number(text: &str) -> Option<u64> {
     let t = text.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
+    let (digits, radix) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None => (t, 10),
+    };
+    // `from_str_radix` would also take a sign.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
     }
+    u64::from_str_radix(digits, radix).ok()
 }
 
 /// Compares two installed versions number by number, missing numbers read as 0.

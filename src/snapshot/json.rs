@@ -24,27 +24,27 @@ pub const SUPPORTED_VERSIONS: &[u64] = &[1];
 struct Document {
     kbrules_snapshot: u64,
     #[serde(default)]
-    host: Option<HostJson>,
+    host: Option<Obj<HostJson>>,
     #[serde(default)]
-    os: Option<InstalledJson>,
+    os: Option<Obj<InstalledJson>>,
     #[serde(default)]
-    products: Option<Vec<InstalledJson>>,
+    products: Option<Vec<Obj<InstalledJson>>>,
     #[serde(default)]
     hotfixes: Option<Vec<HotfixJson>>,
     #[serde(default)]
-    components: Option<Vec<ComponentJson>>,
+    components: Option<Vec<Obj<ComponentJson>>>,
     #[serde(default)]
-    services: Option<Vec<ServiceJson>>,
+    services: Option<Vec<Obj<ServiceJson>>>,
     #[serde(default)]
     registry: Option<BTreeMap<KeyJson, BTreeMap<String, RegValueJson>>>,
     #[serde(default)]
-    events: Option<Vec<EventJson>>,
+    events: Option<Vec<Obj<EventJson>>>,
     #[serde(default)]
-    files: Option<Vec<FileJson>>,
+    files: Option<Vec<Obj<FileJson>>>,
     #[serde(default)]
     facts: Option<BTreeMap<String, FactJson>>,
     #[serde(default)]
-    collected: Option<CollectedJson>,
+    collected: Option<Obj<CollectedJson>>,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +161,27 @@ macro_rules! visited {
     };
 }
 
+/// A JSON object read as `T`: serde's derived structs would also take an array, by position.
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(V(std::marker::PhantomData))
+            .map(Obj)
+    }
+}
+
 struct EventIdJson(u32);
 
 visited!(EventIdJson, "an event id (a whole number)", {
@@ -230,25 +251,39 @@ visited!(
             Ok(ServicePackJson(n))
         }
         fn visit_str<E: de::Error>(self, text: &str) -> Result<ServicePackJson, E> {
-            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-            if digits.is_empty() {
-                let t = text.trim();
-                return if t.is_empty() || t.eq_ignore_ascii_case("none") {
-                    Ok(ServicePackJson(0))
-                } else {
-                    Err(E::custom(format!("`{text}` names no service-pack level")))
-                };
-            }
-            digits
-                .parse()
-                .map(ServicePackJson)
-                .map_err(|_| E::custom(format!("`{text}` is not a service-pack level")))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<ServicePackJson, E> {
+        service_pack_text(text).map(ServicePackJson).ok_or_else(|| {
+            E::custom(format!(
+                "`{text}` names no service-pack level: expected a number, or text such as \"Service Pack 3\" or \"SP3\""
+            ))
+        })
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<ServicePackJson, E> {
             Ok(ServicePackJson(0))
         }
     }
 );
+
+/// The level in `3`, `SP3`, `Service Pack 3`, `Service Pack 3, v.1089`; 0 for empty text or
+/// `none`.
+fn service_pack_text(text: &str) -> Option<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.is_empty() || lower == "none" {
+        return Some(0);
+    }
+    if lower.bytes().all(|b| b.is_ascii_digit()) {
+        return lower.parse().ok();
+    }
+    let after = ["service pack", "sp"]
+        .iter()
+        .find_map(|word| lower.find(word).map(|at| at + word.len()))?;
+    let digits: String = lower
+        .get(after..)?
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
 
 struct HotfixJson(String);
 
@@ -395,7 +430,7 @@ pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
         .bytes()
         .filter(|b| !matches!(b, b' ' | b',' | b'-' | b'\t' | b'\n' | b'\r'))
         .collect();
-    if !digits.len().is_multiple_of(2) {
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     digits
@@ -447,7 +482,7 @@ visited!(
 /// A string, or a number or boolean read as its text; null is empty.
 struct ScalarText(String);
 
-visited!(ScalarText, "a string", {
+visited!(ScalarText, "a string (or a number, a boolean or null, read as text)", {
     fn visit_str<E: de::Error>(self, text: &str) -> Result<ScalarText, E> {
         Ok(ScalarText(text.to_string()))
     }
@@ -515,13 +550,7 @@ fn reg_data(ty: &str, data: serde_json::Value) -> Result<RegData, String> {
     let number = |data: &J| -> Option<u64> {
         match data {
             J::Number(n) => n.as_u64(),
-            J::String(s) => {
-                let s = s.trim();
-                match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                    Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                    None => s.parse().ok(),
-                }
-            }
+            J::String(s) => crate::eval::parse_number(s),
             _ => None,
         }
     };
@@ -639,16 +668,16 @@ visited!(
 
 /// Line and column of a serde_json error, when it has one.
 fn position(err: &serde_json::Error) -> Option<(usize, usize)> {
-    (err.line() > 0).then(|| (err.line(), err.column()))
+    (err.line() > 0).then(|| (err.line(), err.column().max(1)))
 }
 
 /// Parses a JSON snapshot. The version is checked first, so that a document in another
 /// version of the format gets that error, not one about a field it uses differently.
 pub(super) fn parse(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = serde_path_to_error::deserialize::<_, Document>(&mut de)
+    let result = serde_path_to_error::deserialize::<_, Obj<Document>>(&mut de)
         .map_err(|err| (err.path().to_string(), err.into_inner()))
-        .and_then(|doc| de.end().map(|()| doc).map_err(|e| (".".to_string(), e)));
+        .and_then(|Obj(doc)| de.end().map(|()| doc).map_err(|e| (".".to_string(), e)));
     match result {
         Ok(doc) => {
             check_version(Some(&serde_json::Value::from(doc.kbrules_snapshot)), origin)?;
@@ -719,7 +748,7 @@ fn installed(json: InstalledJson) -> Installed {
 }
 
 fn convert(doc: Document) -> Snapshot {
-    let given = doc.collected.unwrap_or_default();
+    let given = doc.collected.map(|c| c.0).unwrap_or_default();
     let coverage = |field: Option<CoverageJson>, present: bool| match field {
         Some(c) => c.into_coverage(),
         None if present => Coverage::Everything,
@@ -743,7 +772,7 @@ fn convert(doc: Document) -> Snapshot {
         .events
         .unwrap_or_default()
         .into_iter()
-        .map(|e| Event {
+        .map(|Obj(e)| Event {
             log: logs.intern(&e.log),
             source: sources.intern(&e.source),
             id: (e.id.0 & 0xFFFF) as u16,
@@ -786,17 +815,17 @@ fn convert(doc: Document) -> Snapshot {
     Snapshot {
         host: doc
             .host
-            .map(|h| Host {
+            .map(|Obj(h)| Host {
                 name: h.name,
                 domain: h.domain,
             })
             .unwrap_or_default(),
-        os: doc.os.map(installed),
+        os: doc.os.map(|o| installed(o.0)),
         products: doc
             .products
             .unwrap_or_default()
             .into_iter()
-            .map(installed)
+            .map(|p| installed(p.0))
             .collect(),
         hotfixes: doc
             .hotfixes
@@ -808,13 +837,13 @@ fn convert(doc: Document) -> Snapshot {
             .components
             .unwrap_or_default()
             .into_iter()
-            .map(|c| c.name)
+            .map(|c| c.0.name)
             .collect(),
         services: doc
             .services
             .unwrap_or_default()
             .into_iter()
-            .map(|s| Service {
+            .map(|Obj(s)| Service {
                 name: s.name,
                 display_name: s.display_name,
                 state: s.state.map(|s| s.0),
@@ -835,7 +864,7 @@ fn convert(doc: Document) -> Snapshot {
             .files
             .unwrap_or_default()
             .into_iter()
-            .map(|f| FileEntry {
+            .map(|Obj(f)| FileEntry {
                 path: f.path,
                 version: f.version.map(|v| v.0),
             })

@@ -94,18 +94,15 @@ impl Snapshot {
 
     /// Builds the lookup tables after loading.
     fn index(&mut self) {
-        self.service_index = self
-            .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.to_lowercase(), i))
-            .collect();
-        self.file_index = self
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (fold_path(&f.path), i))
-            .collect();
+        // A name listed twice is found as first listed.
+        self.service_index.clear();
+        for (i, s) in self.services.iter().enumerate() {
+            self.service_index.entry(s.name.to_lowercase()).or_insert(i);
+        }
+        self.file_index.clear();
+        for (i, f) in self.files.iter().enumerate() {
+            self.file_index.entry(fold_path(&f.path)).or_insert(i);
+        }
         self.registry.index();
     }
 
@@ -194,6 +191,16 @@ impl Snapshot {
     /// The facts, by name.
     pub fn facts(&self) -> &BTreeMap<String, FactValue> {
         &self.facts
+    }
+
+    /// A fact by name, ignoring case.
+    pub fn fact(&self, name: &str) -> Option<&FactValue> {
+        self.facts.get(name).or_else(|| {
+            self.facts
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
     }
 
     /// What was collected.
