@@ -387,6 +387,7 @@ impl<'a> Checker<'a> {
                     self.named.push(ir::NamedCondition {
                         name: name.to_string(),
                         expr: id,
+                        bindings: ctx.slots.clone(),
                         span: def.name.span,
                     });
                 }

@@ -125,6 +125,13 @@ impl Evaluator<'_, '_> {
             .map(|part| match part {
                 TemplatePart::Text(t) => t.clone(),
                 TemplatePart::Value(v) => match self.session.value(v, env) {
+                    // The text shows a version's numbers; `{p.sp}` shows its service pack.
+                    Got::Value(super::value::Val::Version(v)) => v
+                        .parts
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join("."),
                     Got::Value(v) => v.display(),
                     Got::Absent(why) => format!("({why})"),
                     Got::Unknown(need) => format!("(unknown: {need})"),
@@ -283,10 +290,19 @@ impl Evaluator<'_, '_> {
                 let mut node = Explained::new(condition, child.value.not());
                 if node.value == Truth::True {
                     node.evidence.push(Evidence::Absent {
-                        what: child
-                            .observed
-                            .clone()
-                            .unwrap_or_else(|| format!("not: {}", child.condition)),
+                        what: match &child.observed {
+                            // A comparison's observation is its two values: say which.
+                            Some(o)
+                                if matches!(
+                                    self.session.graph.expr(*inner),
+                                    Some(Expr::Compare { .. })
+                                ) =>
+                            {
+                                format!("{} does not hold: {o}", child.condition)
+                            }
+                            Some(o) => o.clone(),
+                            None => format!("{} does not hold", child.condition),
+                        },
                     });
                 }
                 node.children.push(child);
@@ -309,6 +325,17 @@ impl Evaluator<'_, '_> {
                     (Some(a), Some(b)) => Some((a, b)),
                     _ => self.pairs(*first, *then, *within).first().copied(),
                 };
+                // Names the search left unbound take the first pair, so that the comparisons
+                // that read them show values.
+                if let Some((a, b)) = pair {
+                    for (slot, e, p) in [(first_bind, a, first), (then_bind, b, then)] {
+                        if let Some(s) = slot
+                            && matches!(env.get(*s), Slot::Unbound)
+                        {
+                            env.set_slot(*s, Slot::Item(super::session::Item::Event(e), *p));
+                        }
+                    }
+                }
                 match (value, pair) {
                     (Truth::True, Some((a, b))) => {
                         for (e, p) in [(a, *first), (b, *then)] {
@@ -322,15 +349,19 @@ impl Evaluator<'_, '_> {
                     (Truth::False, _) => {
                         let a = self.session.outcome(*first).items.len();
                         let b = self.session.outcome(*then).items.len();
-                        node.observed = Some(format!(
-                            "{a} event{} matched the first condition and {b} the second, but none in that order{}",
-                            if a == 1 { "" } else { "s" },
-                            if within.is_some() {
-                                " within the window"
-                            } else {
-                                ""
-                            }
-                        ));
+                        let window = if within.is_some() {
+                            " within the window"
+                        } else {
+                            ""
+                        };
+                        node.observed = Some(match (a, b) {
+                            (0, _) => "no event matched the first condition".to_string(),
+                            (_, 0) => "no event matched the second condition".to_string(),
+                            _ => format!(
+                                "{} matched the first condition and {b} the second, but none in that order{window}",
+                                plural(a as u64, "event"),
+                            ),
+                        });
                     }
                     (Truth::Unknown, _) => {
                         for p in [first, then] {
@@ -356,10 +387,7 @@ impl Evaluator<'_, '_> {
                     Truth::False => {
                         node.observed = Some(match within {
                             Some(_) => format!("at most {count} matching events in any window"),
-                            None => format!(
-                                "{count} matching event{}",
-                                if count == 1 { "" } else { "s" }
-                            ),
+                            None => plural(count, "matching event"),
                         });
                     }
                     Truth::Unknown => node.needs = self.session.outcome(*pred).needs.clone(),
@@ -411,15 +439,21 @@ impl Evaluator<'_, '_> {
                     (Truth::False, Some(v)) => {
                         node.observed = Some(format!("rule {name} is {}", v.as_str()))
                     }
-                    _ => node.needs.push(Need::Limit {
-                        limit: format!("rule {name} to be decidable"),
-                    }),
+                    _ => {
+                        node.needs = self
+                            .needs
+                            .borrow()
+                            .get(rule.index())
+                            .cloned()
+                            .unwrap_or_default()
+                    }
                 }
                 node
             }
             Expr::Scope { expr, slots } => {
                 let (value, mut inner_env) = self.scope(*expr, *slots);
-                let outer = std::mem::take(&mut *self.names.borrow_mut());
+                let inner_names = self.scope_names.get(expr).cloned().unwrap_or_default();
+                let outer = std::mem::replace(&mut *self.names.borrow_mut(), inner_names);
                 let child = self.explain(*expr, &mut inner_env);
                 *self.names.borrow_mut() = outer;
                 let mut node = Explained::new(condition, value);
@@ -470,6 +504,16 @@ fn first_failure(node: &Explained) -> Option<Failure> {
     {
         return Some(found);
     }
+    if node.condition == "not"
+        && let [child] = node.children.as_slice()
+    {
+        // The condition under `not` holds: what it matched is what was observed.
+        let seen: Vec<String> = child.evidence.iter().map(ToString::to_string).collect();
+        return Some(Failure {
+            condition: format!("not {}", child.condition),
+            observed: (!seen.is_empty()).then(|| seen.join("; ")),
+        });
+    }
     let observed = node.observed.clone().or_else(|| {
         let seen: Vec<String> = node
             .children
@@ -492,6 +536,15 @@ fn collect_needs(node: &Explained, out: &mut Vec<Need>) {
     out.extend(node.needs.iter().cloned());
     for child in &node.children {
         collect_needs(child, out);
+    }
+}
+
+/// `1 event`, `2 events`.
+pub(crate) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 

@@ -286,6 +286,9 @@ impl RuleSet {
             if let Some(v) = evaluator.verdicts.borrow_mut().get_mut(i) {
                 *v = Some(decided.verdict.verdict);
             }
+            if let Some(n) = evaluator.needs.borrow_mut().get_mut(i) {
+                n.clone_from(&decided.verdict.needs);
+            }
             if keep == Some(i) {
                 kept = Some((decided.applies, decided.when));
             }

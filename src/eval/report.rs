@@ -462,7 +462,13 @@ impl fmt::Display for Need {
             Need::RegistryKey { key } => write!(f, "registry key {key}"),
             Need::Services => f.write_str("the list of services"),
             Need::ServiceDetail { service, field } => {
-                write!(f, "the {} of service {service}", field.replace('_', " "))
+                let what = match *field {
+                    "depends_on" => "dependencies",
+                    "start_type" => "start type",
+                    "image_path" => "image path",
+                    other => other,
+                };
+                write!(f, "the {what} of service {service}")
             }
             Need::Products => f.write_str("the installed products"),
             Need::ProductVersion { product } => write!(f, "the version of {product}"),

@@ -96,8 +96,12 @@ pub(crate) struct Evaluator<'s, 'a> {
     limit_hit: Cell<bool>,
     /// Names of the current rule's bindings, for describing conditions.
     pub(crate) names: RefCell<Vec<String>>,
+    /// What each rule decided so far needs, for rules that read its verdict.
+    pub(crate) needs: RefCell<Vec<Vec<Need>>>,
     /// The named conditions, by the node they compiled to.
     pub(crate) conditions: HashMap<ExprId, &'a str>,
+    /// The names a named condition with bindings of its own binds, by its scope's node.
+    pub(crate) scope_names: HashMap<ExprId, Vec<String>>,
 }
 
 impl<'s, 'a> Evaluator<'s, 'a> {
@@ -109,11 +113,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             steps: Cell::new(0),
             limit_hit: Cell::new(false),
             names: RefCell::new(Vec::new()),
+            needs: RefCell::new(vec![Vec::new(); rules]),
             conditions: session
                 .graph
                 .conditions()
                 .iter()
                 .map(|c| (c.expr, c.name.as_str()))
+                .collect(),
+            scope_names: session
+                .graph
+                .conditions()
+                .iter()
+                .filter_map(|c| match session.graph.expr(c.expr) {
+                    Some(Expr::Scope { expr, .. }) => {
+                        Some((*expr, c.bindings.iter().map(|b| b.name.clone()).collect()))
+                    }
+                    _ => None,
+                })
                 .collect(),
         }
     }
@@ -537,15 +553,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     pub(crate) fn followed_truth(&self, first: PredId, then: PredId, within: Option<u64>) -> Truth {
-        if !self.pairs_exist(first, then, within) {
-            let a = self.session.outcome(first);
-            let b = self.session.outcome(then);
-            if a.truth == Truth::Unknown || b.truth == Truth::Unknown || a.open || b.open {
-                return Truth::Unknown;
-            }
-            return Truth::False;
+        if self.pairs_exist(first, then, within) {
+            return Truth::True;
         }
-        Truth::True
+        // A pair may exist among events not collected only if each side may match.
+        let a = self.session.outcome(first);
+        let b = self.session.outcome(then);
+        let possible = |o: &super::session::Outcome| o.truth != Truth::False || o.open;
+        let open = |o: &super::session::Outcome| o.truth == Truth::Unknown || o.open;
+        if possible(a) && possible(b) && (open(a) || open(b)) {
+            Truth::Unknown
+        } else {
+            Truth::False
+        }
     }
 
     fn pairs_exist(&self, first: PredId, then: PredId, within: Option<u64>) -> bool {
@@ -636,7 +656,8 @@ pub(crate) fn count_truth(count: u64, open: bool, op: CmpOp, n: u64) -> Truth {
         _ => false,
     };
     let never = match op {
-        CmpOp::Lt | CmpOp::Le | CmpOp::Eq => !at_low && count > n,
+        CmpOp::Lt => count >= n,
+        CmpOp::Le | CmpOp::Eq => count > n,
         _ => false,
     };
     if always {

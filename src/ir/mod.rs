@@ -237,6 +237,8 @@ pub struct NamedCondition {
     pub name: String,
     /// Its node.
     pub expr: ExprId,
+    /// The names it binds for itself, by slot index.
+    pub bindings: Vec<Binding>,
     /// Where it is declared.
     pub span: Span,
 }

@@ -251,13 +251,13 @@ visited!(
             Ok(ServicePackJson(n))
         }
         fn visit_str<E: de::Error>(self, text: &str) -> Result<ServicePackJson, E> {
-        service_pack_text(text).map(ServicePackJson).ok_or_else(|| {
+            service_pack_text(text).map(ServicePackJson).ok_or_else(|| {
             E::custom(format!(
                 "`{text}` names no service-pack level: expected a number, or text such as \"Service Pack 3\" or \"SP3\""
             ))
         })
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<ServicePackJson, E> {
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<ServicePackJson, E> {
             Ok(ServicePackJson(0))
         }
     }
@@ -482,26 +482,30 @@ visited!(
 /// A string, or a number or boolean read as its text; null is empty.
 struct ScalarText(String);
 
-visited!(ScalarText, "a string (or a number, a boolean or null, read as text)", {
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<ScalarText, E> {
-        Ok(ScalarText(text.to_string()))
+visited!(
+    ScalarText,
+    "a string (or a number, a boolean or null, read as text)",
+    {
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<ScalarText, E> {
+            Ok(ScalarText(text.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, text: String) -> Result<ScalarText, E> {
+            Ok(ScalarText(text))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<ScalarText, E> {
+            Ok(ScalarText(n.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<ScalarText, E> {
+            Ok(ScalarText(n.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<ScalarText, E> {
+            Ok(ScalarText(b.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<ScalarText, E> {
+            Ok(ScalarText(String::new()))
+        }
     }
-    fn visit_string<E: de::Error>(self, text: String) -> Result<ScalarText, E> {
-        Ok(ScalarText(text))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<ScalarText, E> {
-        Ok(ScalarText(n.to_string()))
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<ScalarText, E> {
-        Ok(ScalarText(n.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<ScalarText, E> {
-        Ok(ScalarText(b.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<ScalarText, E> {
-        Ok(ScalarText(String::new()))
-    }
-});
+);
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct KeyJson(String);

@@ -288,11 +288,11 @@ impl RegData {
     }
 
     /// The data as text, the way the report shows it: strings as they are, a multi-string's
-    /// strings one per line, numbers in decimal, bytes as lowercase hex pairs.
+    /// strings separated by `, `, numbers in decimal, bytes as lowercase hex pairs.
     pub fn display(&self) -> String {
         match self {
             RegData::Sz(s) | RegData::ExpandSz(s) => s.clone(),
-            RegData::MultiSz(items) => items.join("\n"),
+            RegData::MultiSz(items) => items.join(", "),
             RegData::Dword(n) => n.to_string(),
             RegData::Qword(n) => n.to_string(),
             RegData::Binary(bytes) | RegData::Other(_, bytes) => hex(bytes),
