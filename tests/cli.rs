@@ -338,11 +338,16 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
 }
 
+/// Runs `kbrules ARGS…` in the project's directory.
+fn run(args: &[&str]) -> std::process::Output {
+    kbrules().args(args).output().expect("runs")
+}
+
 const SAMPLE: &str = "examples/snapshots/Q298565-fires.json";
 
 #[test]
 fn eval_prints_the_fired_diagnosis_with_evidence_and_exits_1() {
-    let out = kbrules().args(["eval", SAMPLE]).output().unwrap();
+    let out = run(&["eval", SAMPLE]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -367,10 +372,7 @@ fn eval_prints_the_fired_diagnosis_with_evidence_and_exits_1() {
 
 #[test]
 fn eval_all_lists_every_verdict_with_its_reason() {
-    let out = kbrules()
-        .args(["eval", "--all", "examples/snapshots/Q182346-fires.json"])
-        .output()
-        .unwrap();
+    let out = run(&["eval", "--all", "examples/snapshots/Q182346-fires.json"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
@@ -383,14 +385,11 @@ fn eval_all_lists_every_verdict_with_its_reason() {
 
 #[test]
 fn eval_exits_0_when_nothing_fired_and_names_what_is_needed() {
-    let out = kbrules()
-        .args([
-            "eval",
-            "--all",
-            "examples/snapshots/Q298565-not-evaluable.json",
-        ])
-        .output()
-        .unwrap();
+    let out = run(&[
+        "eval",
+        "--all",
+        "examples/snapshots/Q298565-not-evaluable.json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(text.contains("not evaluable:\n  Q298565: Internet Mail Connector does not start, event 4086\n    needs fact exchange.site_dn\n"), "{text}");
@@ -399,10 +398,7 @@ fn eval_exits_0_when_nothing_fired_and_names_what_is_needed() {
 #[test]
 fn eval_json_is_one_report_and_deterministic() {
     let run = || {
-        let out = kbrules()
-            .args(["eval", "--format", "json", SAMPLE])
-            .output()
-            .unwrap();
+        let out = run(&["eval", "--format", "json", SAMPLE]);
         assert_eq!(out.status.code(), Some(1));
         stdout(&out)
     };
@@ -427,16 +423,13 @@ fn eval_json_is_one_report_and_deterministic() {
 
 #[test]
 fn eval_of_several_snapshots_prints_json_lines() {
-    let out = kbrules()
-        .args([
-            "eval",
-            "--format",
-            "json",
-            SAMPLE,
-            "examples/snapshots/Q298565-not-fired.json",
-        ])
-        .output()
-        .unwrap();
+    let out = run(&[
+        "eval",
+        "--format",
+        "json",
+        SAMPLE,
+        "examples/snapshots/Q298565-not-fired.json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -494,14 +487,11 @@ fn eval_with_broken_rules_exits_2_with_their_errors() {
 
 #[test]
 fn explain_shows_the_condition_tree_with_values() {
-    let out = kbrules()
-        .args([
-            "explain",
-            "Q298565",
-            "examples/snapshots/Q298565-not-fired.json",
-        ])
-        .output()
-        .unwrap();
+    let out = run(&[
+        "explain",
+        "Q298565",
+        "examples/snapshots/Q298565-not-fired.json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(
@@ -519,26 +509,20 @@ fn explain_shows_the_condition_tree_with_values() {
 
 #[test]
 fn explain_json_and_unknown_rules() {
-    let out = kbrules()
-        .args([
-            "explain",
-            "--format",
-            "json",
-            "Q303283",
-            "examples/snapshots/Q303283-not-evaluable.json",
-        ])
-        .output()
-        .unwrap();
+    let out = run(&[
+        "explain",
+        "--format",
+        "json",
+        "Q303283",
+        "examples/snapshots/Q303283-not-evaluable.json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let e: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(e["verdict"]["verdict"], "not_evaluable");
     assert_eq!(e["when"]["value"], "unknown");
     assert_eq!(e["when"]["needs"][0]["kind"], "event_messages");
 
-    let out = kbrules()
-        .args(["explain", "--color", "never", "Q298566", SAMPLE])
-        .output()
-        .unwrap();
+    let out = run(&["explain", "--color", "never", "Q298566", SAMPLE]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -550,7 +534,7 @@ fn explain_json_and_unknown_rules() {
 
 #[test]
 fn needs_lists_what_the_rules_read() {
-    let out = kbrules().args(["needs"]).output().unwrap();
+    let out = run(&["needs"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(text.contains("event logs:\n  Application, id 2086 (with message text)\n  Application, source \"MSExchangeIMC\", id 4086, 4087\n"), "{text}");
@@ -560,10 +544,7 @@ fn needs_lists_what_the_rules_read() {
         "{text}"
     );
 
-    let out = kbrules()
-        .args(["needs", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = run(&["needs", "--format", "json"]);
     let needs: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
         needs["services"],

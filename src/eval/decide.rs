@@ -3,7 +3,7 @@
 
 use super::Truth;
 use super::report::{Evidence, Failure, FixReport, Need, Severity, Verdict, VerdictKind};
-use super::search::{Env, Evaluator, Explained, Search, Slot, candidates};
+use super::search::{Env, Evaluator, Explained, Search, Slot, bound_event, candidates};
 use super::session::Got;
 use crate::ir::{self, Expr, ExprId, Fix, Rule, RuleSeverity, Template, TemplatePart};
 
@@ -317,10 +317,7 @@ impl Evaluator<'_, '_> {
             } => {
                 let value = self.value(id, env);
                 let mut node = Explained::new(condition, value);
-                let bound = |s: &Option<ir::SlotId>| match s.map(|s| env.get(s)) {
-                    Some(Slot::Item(super::session::Item::Event(e), _)) => Some(*e),
-                    _ => None,
-                };
+                let bound = |s: &Option<ir::SlotId>| bound_event(env, *s).flatten();
                 let pair = match (bound(first_bind), bound(then_bind)) {
                     (Some(a), Some(b)) => Some((a, b)),
                     _ => self.pairs(*first, *then, *within).first().copied(),

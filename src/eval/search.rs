@@ -393,22 +393,15 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 then,
                 then_bind,
                 within,
-            } => {
-                let bound = |s: &Option<SlotId>| match s.map(|s| env.get(s)) {
-                    Some(Slot::Item(Item::Event(e), _)) => Some(Some(*e)),
-                    Some(Slot::Unknown(_)) => None,
-                    _ => Some(None),
-                };
-                match (bound(first_bind), bound(then_bind)) {
-                    (None, _) | (_, None) => Truth::Unknown,
-                    (Some(None), Some(None)) => self.followed_truth(*first, *then, *within),
-                    (Some(a), Some(b)) => Truth::from(
-                        self.pairs(*first, *then, *within)
-                            .iter()
-                            .any(|(x, y)| a.is_none_or(|a| a == *x) && b.is_none_or(|b| b == *y)),
-                    ),
-                }
-            }
+            } => match (bound_event(env, *first_bind), bound_event(env, *then_bind)) {
+                (None, _) | (_, None) => Truth::Unknown,
+                (Some(None), Some(None)) => self.followed_truth(*first, *then, *within),
+                (Some(a), Some(b)) => Truth::from(
+                    self.pairs(*first, *then, *within)
+                        .iter()
+                        .any(|(x, y)| a.is_none_or(|a| a == *x) && b.is_none_or(|b| b == *y)),
+                ),
+            },
             Expr::Count {
                 pred,
                 op,
@@ -512,6 +505,14 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         (best as u64, open)
     }
 
+    /// The events matching a question that have a time, as `(time, index)` in time order.
+    fn timed(&self, pred: PredId) -> Vec<(i64, u32)> {
+        let events = self.session.snapshot.events();
+        event_items(&self.session.outcome(pred).items)
+            .filter_map(|e| events.get(e as usize)?.time.map(|t| (t, e)))
+            .collect()
+    }
+
     /// Pairs of events (index of the first, index of the then) in order, within the window.
     pub(crate) fn pairs(
         &self,
@@ -519,31 +520,18 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         then: PredId,
         within: Option<u64>,
     ) -> Vec<(u32, u32)> {
-        let events = self.session.snapshot.events();
-        let key = |e: u32| {
-            events
-                .get(e as usize)
-                .and_then(|ev| ev.time)
-                .map(|t| (t, e))
-        };
-        let firsts: Vec<(i64, u32)> = event_items(&self.session.outcome(first).items)
-            .filter_map(key)
-            .collect();
-        let thens: Vec<(i64, u32)> = event_items(&self.session.outcome(then).items)
-            .filter_map(key)
-            .collect();
-        let window = within.map_or(i64::MAX, |w| i64::try_from(w).unwrap_or(i64::MAX));
+        let thens = self.timed(then);
+        let window = window(within);
         let mut pairs = Vec::new();
         // Most recent first event first, as for single events.
-        for &(ta, a) in firsts.iter().rev() {
+        for (ta, a) in self.timed(first).into_iter().rev() {
+            // Strictly after: a later time, or the same time and a later record.
             let start = thens.partition_point(|&(tb, b)| (tb, b) <= (ta, a));
             for &(tb, b) in thens.iter().skip(start) {
                 if tb.saturating_sub(ta) > window {
                     break;
                 }
-                if b != a {
-                    pairs.push((a, b));
-                }
+                pairs.push((a, b));
                 if pairs.len() as u64 >= self.session.limits.max_steps {
                     return pairs;
                 }
@@ -569,25 +557,14 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn pairs_exist(&self, first: PredId, then: PredId, within: Option<u64>) -> bool {
-        let events = self.session.snapshot.events();
-        let key = |e: u32| {
-            events
-                .get(e as usize)
-                .and_then(|ev| ev.time)
-                .map(|t| (t, e))
-        };
-        let thens: Vec<(i64, u32)> = event_items(&self.session.outcome(then).items)
-            .filter_map(key)
-            .collect();
-        let window = within.map_or(i64::MAX, |w| i64::try_from(w).unwrap_or(i64::MAX));
-        event_items(&self.session.outcome(first).items)
-            .filter_map(key)
-            .any(|(ta, a)| {
-                let start = thens.partition_point(|&(tb, b)| (tb, b) <= (ta, a));
-                thens
-                    .get(start)
-                    .is_some_and(|&(tb, _)| tb.saturating_sub(ta) <= window)
-            })
+        let thens = self.timed(then);
+        let window = window(within);
+        self.timed(first).into_iter().any(|(ta, a)| {
+            let start = thens.partition_point(|&(tb, b)| (tb, b) <= (ta, a));
+            thens
+                .get(start)
+                .is_some_and(|&(tb, _)| tb.saturating_sub(ta) <= window)
+        })
     }
 
     fn first_need(&self, preds: &[PredId]) -> Need {
@@ -598,6 +575,20 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             .unwrap_or(Need::Limit {
                 limit: "binding".into(),
             })
+    }
+}
+
+/// A window in milliseconds as a time difference; none is unbounded.
+fn window(within: Option<u64>) -> i64 {
+    within.map_or(i64::MAX, |w| i64::try_from(w).unwrap_or(i64::MAX))
+}
+
+/// The event a slot holds: `Some(Some(e))`, `Some(None)` when unbound, `None` when unknown.
+pub(crate) fn bound_event(env: &Env, slot: Option<SlotId>) -> Option<Option<u32>> {
+    match slot.map(|s| env.get(s)) {
+        Some(Slot::Item(Item::Event(e), _)) => Some(Some(*e)),
+        Some(Slot::Unknown(_)) => None,
+        _ => Some(None),
     }
 }
 
