@@ -1,12 +1,15 @@
 //! One evaluation: a rule set's questions asked of one snapshot, each once.
 //!
-//! Event questions are answered together in one pass over the events, each event offered
-//! only to the questions that could match it: those with its id, those with its source and no
-//! id, those with its log and neither, and those with no such filter. Other questions are
-//! answered on first use and kept.
+//! Event questions are answered together in one pass over the events (the [`scan`]), each
+//! event offered only to the questions that could match it: those with its source and id,
+//! those with its id and no source, its source and no id, its log and neither, and those with
+//! no such filter. Other questions are answered on first use and kept; the lists they name an
+//! item of (services, components, hotfixes) are indexed on first use.
+
+mod scan;
 
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::prepare::{EventQuery, Prepared};
@@ -88,74 +91,6 @@ pub(crate) enum Got {
     Unknown(Need),
 }
 
-/// Event ids per source, and events per log.
-type Histogram = (Vec<BTreeMap<u16, usize>>, Vec<usize>);
-
-/// Where the scan offers events to an event question: the question's index, and the log and
-/// source it names as the snapshot's symbols ([`ANY`] when it names none), compared before the
-/// question is tested.
-#[derive(Debug, Clone, Copy)]
-struct Route {
-    query: u32,
-    log: u32,
-    source: u32,
-}
-
-/// No log or no source named.
-const ANY: u32 = u32::MAX;
-
-/// Routes grouped by a key (an event id, a source, a log), in one allocation.
-struct Routes {
-    /// Where each key's routes start in `routes`; one more entry than keys.
-    starts: Vec<u32>,
-    routes: Vec<Route>,
-}
-
-impl Routes {
-    /// Groups `(key, route)` pairs whose keys are below `keys`; others are dropped.
-    fn new(keys: usize, entries: Vec<(usize, Route)>) -> Routes {
-        let entries: Vec<(usize, Route)> = entries.into_iter().filter(|(k, _)| *k < keys).collect();
-        let mut starts = vec![0u32; keys + 1];
-        for (key, _) in &entries {
-            if let Some(n) = starts.get_mut(key + 1) {
-                *n += 1;
-            }
-        }
-        for k in 0..keys {
-            let before = starts.get(k).copied().unwrap_or(0);
-            if let Some(n) = starts.get_mut(k + 1) {
-                *n += before;
-            }
-        }
-        let mut next = starts.clone();
-        let mut routes = vec![
-            Route {
-                query: 0,
-                log: ANY,
-                source: ANY,
-            };
-            entries.len()
-        ];
-        for (key, route) in entries {
-            if let Some(at) = next.get_mut(key)
-                && let Some(slot) = routes.get_mut(*at as usize)
-            {
-                *slot = route;
-                *at += 1;
-            }
-        }
-        Routes { starts, routes }
-    }
-
-    /// The routes of a key.
-    fn get(&self, key: usize) -> &[Route] {
-        let (Some(&start), Some(&end)) = (self.starts.get(key), self.starts.get(key + 1)) else {
-            return &[];
-        };
-        self.routes.get(start as usize..end as usize).unwrap_or(&[])
-    }
-}
-
 /// Lookup tables over the lists of a snapshot that questions name an item of, each built on
 /// first use. Each maps a name, folded the way the questions compare it, to the first item
 /// with that name. (Registry keys and files are looked up through the snapshot's own index.)
@@ -190,7 +125,7 @@ pub(crate) struct Session<'a> {
     pub(crate) limits: &'a Limits,
     outcomes: Vec<OnceCell<Outcome>>,
     /// Event ids per source and event counts per log, for near misses; built when needed.
-    histogram: OnceCell<Histogram>,
+    histogram: OnceCell<scan::Histogram>,
     lookups: Lookups,
 }
 
@@ -238,98 +173,21 @@ impl<'a> Session<'a> {
         if queries.is_empty() {
             return;
         }
-        // Resolve names to the snapshot's symbols; a query naming a log or source no event
-        // has can match nothing and is not dispatched.
-        let mut by_id = Vec::new();
-        let mut by_source = Vec::new();
-        let mut by_log = Vec::new();
-        let mut everywhere = Vec::new();
-        for (qi, q) in queries.iter().enumerate() {
-            let log = q.log.as_deref().map(|l| snapshot.logs.lookup(l));
-            let source = q.source.as_deref().map(|s| snapshot.sources.lookup(s));
-            if matches!(log, Some(None)) || matches!(source, Some(None)) {
-                continue;
-            }
-            let (log, source) = (log.flatten(), source.flatten());
-            let route = Route {
-                query: u32::try_from(qi).unwrap_or(u32::MAX),
-                log: log.unwrap_or(ANY),
-                source: source.unwrap_or(ANY),
-            };
-            if !q.ids.is_empty() && q.id_count() <= 1024 {
-                let mut ids: Vec<u16> = q.ids.iter().flat_map(|&(lo, hi)| lo..=hi).collect();
-                // Ranges that overlap (`id 7000, 7000..=7001`) offer an event once.
-                ids.sort_unstable();
-                ids.dedup();
-                by_id.extend(ids.into_iter().map(|id| (usize::from(id), route)));
-            } else if let Some(s) = source {
-                by_source.push((s as usize, route));
-            } else if let Some(l) = log {
-                by_log.push((l as usize, route));
-            } else {
-                everywhere.push(route);
-            }
-        }
-        let by_id = Routes::new(if by_id.is_empty() { 0 } else { 1 << 16 }, by_id);
-        let by_source = Routes::new(snapshot.sources.len(), by_source);
-        let by_log = Routes::new(snapshot.logs.len(), by_log);
-        // Which sources have events in a collected log.
-        let log_collected: Vec<bool> = (0..snapshot.logs.len())
-            .map(|l| {
-                snapshot
-                    .collected
-                    .events
-                    .covers_name(snapshot.logs.get(u32::try_from(l).unwrap_or(u32::MAX)))
-            })
-            .collect();
-        let mut seen = vec![false; snapshot.sources.len()];
-        let mut matches: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
-        let mut unknown: Vec<Option<u32>> = vec![None; queries.len()];
-        for (ei, event) in snapshot.events.iter().enumerate() {
-            let ei = u32::try_from(ei).unwrap_or(u32::MAX);
-            if log_collected
-                .get(event.log as usize)
-                .copied()
-                .unwrap_or(false)
-                && let Some(s) = seen.get_mut(event.source as usize)
-            {
-                *s = true;
-            }
-            let lists = [
-                by_id.get(usize::from(event.id)),
-                by_source.get(event.source as usize),
-                by_log.get(event.log as usize),
-                &everywhere,
-            ];
-            for route in lists.into_iter().flatten() {
-                if (route.log != ANY && route.log != event.log)
-                    || (route.source != ANY && route.source != event.source)
-                {
-                    continue;
-                }
-                let qi = route.query as usize;
-                let Some(q) = queries.get(qi) else {
-                    continue;
-                };
-                match q.test(self.graph, event) {
-                    Truth::True => {
-                        if let Some(m) = matches.get_mut(qi) {
-                            m.push(ei);
-                        }
-                    }
-                    Truth::Unknown => {
-                        if let Some(u) = unknown.get_mut(qi) {
-                            u.get_or_insert(ei);
-                        }
-                    }
-                    Truth::False => {}
-                }
-            }
-        }
+        let scan::Scan {
+            mut matches,
+            unknown,
+            seen,
+            histogram,
+        } = scan::scan(self.graph, snapshot, queries);
+        let _ = self.histogram.set(histogram);
         for (qi, q) in queries.iter().enumerate() {
             let mut found = std::mem::take(matches.get_mut(qi).unwrap_or(&mut Vec::new()));
-            // Time order, then the order given: windows and `followed by` read it so.
-            found.sort_by_key(|&ei| (snapshot.events.get(ei as usize).and_then(|e| e.time), ei));
+            // Time order, then the order given: windows and `followed by` read it so. Events
+            // are usually given in time order, and each key is an event read at random.
+            let key = |ei: &u32| (snapshot.events.get(*ei as usize).and_then(|e| e.time), *ei);
+            if !found.is_sorted_by_key(key) {
+                found.sort_by_cached_key(key);
+            }
             let outcome = self.event_outcome(q, found, unknown.get(qi).copied().flatten(), &seen);
             if let Some(cell) = self.outcomes.get(q.pred.index()) {
                 let _ = cell.set(outcome);
@@ -403,24 +261,11 @@ impl<'a> Session<'a> {
     /// What the snapshot holds near an event question that matched nothing.
     fn event_near_miss(&self, q: &EventQuery) -> String {
         let snapshot = self.snapshot;
-        let histogram = self.histogram.get_or_init(|| {
-            let mut by_source: Vec<BTreeMap<u16, usize>> =
-                vec![BTreeMap::new(); snapshot.sources.len()];
-            let mut by_log: Vec<usize> = vec![0; snapshot.logs.len()];
-            for e in &snapshot.events {
-                if let Some(ids) = by_source.get_mut(e.source as usize) {
-                    *ids.entry(e.id).or_default() += 1;
-                }
-                if let Some(n) = by_log.get_mut(e.log as usize) {
-                    *n += 1;
-                }
-            }
-            (by_source, by_log)
-        });
+        let histogram = self.histogram.get_or_init(|| scan::histogram(snapshot));
         let source = q.source.as_deref().and_then(|s| snapshot.sources.lookup(s));
         let log = q.log.as_deref().and_then(|l| snapshot.logs.lookup(l));
         if let Some(ids) = source.and_then(|s| histogram.0.get(s as usize)) {
-            let total: usize = ids.values().sum();
+            let total: usize = ids.iter().map(|(_, n)| n).sum();
             let mut text = format!(
                 "no event matched; {total} event{} from source \"{}\" (id ",
                 if total == 1 { "" } else { "s" },
