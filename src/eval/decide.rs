@@ -243,12 +243,19 @@ impl Evaluator<'_, '_> {
                         node.needs.push(need);
                     }
                     _ => match outcome.truth {
-                        Truth::True => {
-                            if let Some(item) = candidates(&outcome.items).first() {
+                        Truth::True => match candidates(&outcome.items).first() {
+                            Some(item) => {
                                 node.evidence
                                     .push(self.session.evidence(*item, *pred, more));
                             }
-                        }
+                            // A question answered yes by what is not there.
+                            None => node.evidence.extend(
+                                outcome
+                                    .observed
+                                    .iter()
+                                    .map(|what| Evidence::Absent { what: what.clone() }),
+                            ),
+                        },
                         Truth::False => node.observed = self.session.observed(*pred),
                         Truth::Unknown => node.needs = outcome.needs.clone(),
                     },

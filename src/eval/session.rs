@@ -74,9 +74,19 @@ impl Outcome {
         }
     }
 
+    /// An answer from a test; `observed` says what the snapshot holds, kept also when the
+    /// answer is yes without an item to show (a value that is missing, a service that is not
+    /// installed), as the evidence of that answer.
     fn from_bool(holds: bool, item: Option<Item>, observed: impl FnOnce() -> String) -> Outcome {
         if holds {
-            Outcome::yes(item.into_iter().collect())
+            match item {
+                Some(item) => Outcome::yes(vec![item]),
+                None => Outcome {
+                    truth: Truth::True,
+                    observed: Some(observed()),
+                    ..Outcome::default()
+                },
+            }
         } else {
             Outcome::no(observed())
         }
@@ -288,13 +298,17 @@ impl<'a> Session<'a> {
         if let Some(l) = log {
             let n = histogram.1.get(l as usize).copied().unwrap_or(0);
             return format!(
-                "no event matched among the {n} events of log {}",
+                "no event matched among the {} of log {}",
+                super::decide::plural(n as u64, "event"),
                 snapshot.logs.get(l)
             );
         }
         match &q.log {
             Some(name) => format!("no event from log {name} in the snapshot"),
-            None => format!("no event matched among {} events", snapshot.events.len()),
+            None => format!(
+                "no event matched among {}",
+                super::decide::plural(snapshot.events.len() as u64, "event")
+            ),
         }
     }
 
@@ -328,16 +342,16 @@ impl<'a> Session<'a> {
                 })
             }
             Predicate::RegistryValue {
-                key, name, test, ..
-            } => self.registry_value(pred, key, name, test),
+                key,
+                name,
+                ty,
+                test,
+            } => self.registry_value(pred, key, name, *ty, test),
             Predicate::Service { name, test } => self.service(pred, name, test),
             Predicate::Product { product, versions } => {
                 let Some(entry) = self.graph.products().get(product.index()) else {
                     return Outcome::default();
                 };
-                if !collected.products {
-                    return Outcome::unknown(Need::Products);
-                }
                 let named: Vec<(usize, &crate::snapshot::Installed)> = snapshot
                     .products
                     .iter()
@@ -345,7 +359,12 @@ impl<'a> Session<'a> {
                     .filter(|(_, p)| names_entry(&entry.name, &entry.aliases, &p.name))
                     .collect();
                 if named.is_empty() {
-                    return Outcome::no(format!("{} is not installed", entry.name));
+                    // A list that was not said to be whole may lack the product.
+                    return if collected.products {
+                        Outcome::no(format!("{} is not installed", entry.name))
+                    } else {
+                        Outcome::unknown(Need::Products)
+                    };
                 }
                 let mut items = Vec::new();
                 let mut unknown_version = false;
@@ -355,6 +374,12 @@ impl<'a> Session<'a> {
                             items.push(Item::Product(index(*i)));
                         }
                         Some(_) => {}
+                        // Without a version, a range that names no version numbers still decides.
+                        None if numbers_free(versions) => {
+                            if in_range(&no_version(), p.service_pack, versions) {
+                                items.push(Item::Product(index(*i)));
+                            }
+                        }
                         None => unknown_version = true,
                     }
                 }
@@ -397,16 +422,8 @@ impl<'a> Session<'a> {
                         Outcome::no(format!("the system runs {}", installed_text(installed)))
                     }
                     // A name without a version: a range with no bound on numbers still decides.
-                    None if versions
-                        .lower
-                        .iter()
-                        .chain(&versions.upper)
-                        .all(|(v, _)| v.parts.is_empty()) =>
-                    {
-                        let v = crate::ir::Version {
-                            parts: Vec::new(),
-                            sp: None,
-                        };
+                    None if numbers_free(versions) => {
+                        let v = no_version();
                         Outcome::from_bool(
                             in_range(&v, installed.service_pack, versions),
                             Some(Item::Os),
@@ -498,8 +515,21 @@ impl<'a> Session<'a> {
                 .covers_path(&key.to_string())
     }
 
-    fn registry_value(&self, pred: PredId, key: &RegKey, name: &str, test: &ValueTest) -> Outcome {
+    fn registry_value(
+        &self,
+        pred: PredId,
+        key: &RegKey,
+        name: &str,
+        ty: Option<crate::ir::RegType>,
+        test: &ValueTest,
+    ) -> Outcome {
         let registry = &self.snapshot.registry;
+        // `(Default)` is how Registry Editor shows the key's unnamed value.
+        let name = if name.eq_ignore_ascii_case("(default)") {
+            ""
+        } else {
+            name
+        };
         let display_name = if name.is_empty() { "(Default)" } else { name };
         let entry = registry.key_index(key);
         let value = entry.and_then(|ki| {
@@ -528,6 +558,24 @@ impl<'a> Session<'a> {
                 value.data.type_name()
             )
         };
+        // A value declared with a type is that type: `sz` and `expand_sz` are both strings.
+        if let Some(want) = ty {
+            use crate::ir::RegType as T;
+            use crate::snapshot::RegData as D;
+            let fits = matches!(
+                (want, &value.data),
+                (T::Sz | T::ExpandSz, D::Sz(_) | D::ExpandSz(_))
+                    | (T::MultiSz, D::MultiSz(_))
+                    | (T::Dword, D::Dword(_))
+                    | (T::Qword, D::Qword(_))
+                    | (T::Binary, D::Binary(_))
+            );
+            if !fits {
+                return Outcome::from_bool(*test == ValueTest::Missing, None, || {
+                    format!("{}, not {}", shown(), want.as_str())
+                });
+            }
+        }
         match test {
             ValueTest::Exists => Outcome::yes(item.into_iter().collect()),
             ValueTest::Missing => Outcome::no(shown()),
@@ -739,8 +787,24 @@ impl<'a> Session<'a> {
                             field: "start_type",
                         }),
                     },
-                    Some("account") => text(&s.account, "account"),
-                    Some("image") => text(&s.image_path, "image path"),
+                    Some(field @ ("account" | "image")) => {
+                        let value = if field == "account" {
+                            &s.account
+                        } else {
+                            &s.image_path
+                        };
+                        match value {
+                            Some(v) => Got::Value(Val::Text(v.clone())),
+                            None => Got::Unknown(Need::ServiceDetail {
+                                service: s.name.clone(),
+                                field: if field == "account" {
+                                    "account"
+                                } else {
+                                    "image_path"
+                                },
+                            }),
+                        }
+                    }
                     Some(other) => absent(format!("services have no {other}")),
                 }
             }
@@ -961,6 +1025,25 @@ impl<'a> Session<'a> {
                     .unwrap_or_default(),
             },
         }
+    }
+}
+
+/// Whether a version range names no version numbers, only service-pack levels (or nothing).
+fn numbers_free(range: &crate::ir::VersionRange) -> bool {
+    range
+        .lower
+        .iter()
+        .chain(&range.upper)
+        .map(|(v, _)| v)
+        .chain(&range.except)
+        .all(|v| v.parts.is_empty())
+}
+
+/// The version of something whose version is not known, for ranges that name none.
+fn no_version() -> crate::ir::Version {
+    crate::ir::Version {
+        parts: Vec::new(),
+        sp: None,
     }
 }
 
