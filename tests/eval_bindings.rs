@@ -148,3 +148,48 @@ fn the_search_stops_at_its_limit_and_says_so() {
     let report = RuleSet::compile(&sources).unwrap().evaluate(&snapshot);
     assert_eq!(report.verdict("L").unwrap().verdict, VerdictKind::NotFired);
 }
+
+#[test]
+fn wide_conjunctions_and_many_bindings_take_no_deep_stack() {
+    const N: usize = 5000;
+    let snapshot = Snapshot::from_json(
+        &format!(
+            r#"{{"kbrules_snapshot":1,"services":[{}]}}"#,
+            (0..N)
+                .map(|i| format!(r#"{{"name":"S{i}","state":"running"}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        "wide.json",
+    )
+    .unwrap();
+    let plain = (0..N)
+        .map(|i| format!("service \"S{i}\" present"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let bound = (0..N)
+        .map(|i| format!("service \"S{i}\" present as b{i}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let mut sources = Sources::new();
+    sources.add(
+        "wide.kbr",
+        format!(
+            "rule Plain {{ title \"t\" when {plain} diagnose \"x\" }}\n\
+             rule Bound {{ title \"t\" when {bound} diagnose \"{{b0}} {{b{}}}\" }}\n",
+            N - 1
+        ),
+    );
+    let rules = RuleSet::compile(&sources).unwrap();
+    // Evaluated on a thread with a small stack, as an embedder's worker might be.
+    let report = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || rules.evaluate(&snapshot))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(report.verdict("Plain").unwrap().verdict, VerdictKind::Fired);
+    let bound = report.verdict("Bound").unwrap();
+    assert_eq!(bound.verdict, VerdictKind::Fired);
+    assert_eq!(bound.diagnosis.as_deref(), Some("running running"));
+}

@@ -275,6 +275,20 @@ impl RuleSet {
         snapshot: &Snapshot,
         keep: Option<usize>,
     ) -> (Report, Option<(Option<Explained>, Explained)>) {
+        // The search recurses once per name it binds; a thread with a large stack keeps a rule
+        // with thousands of names from exhausting a small one (the current thread's, if no
+        // thread can be started).
+        match crate::syntax::with_stack(|| self.run_here(snapshot, keep)) {
+            Some(result) => result,
+            None => self.run_here(snapshot, keep),
+        }
+    }
+
+    fn run_here(
+        &self,
+        snapshot: &Snapshot,
+        keep: Option<usize>,
+    ) -> (Report, Option<(Option<Explained>, Explained)>) {
         let inner = &*self.inner;
         let graph = &inner.graph;
         let session = session::Session::new(graph, &inner.prepared, snapshot, &inner.limits);

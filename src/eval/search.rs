@@ -163,25 +163,59 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         &self,
         goals: &mut Vec<ExprId>,
         env: &mut Env,
-        acc: Truth,
+        mut acc: Truth,
         search: &mut Search,
     ) -> Truth {
-        if acc == Truth::False {
-            return Truth::False;
-        }
-        if !self.step() {
-            return acc.and(Truth::Unknown);
-        }
-        let Some(goal) = goals.pop() else {
-            if search.best.is_none_or(|b| acc > b) {
-                search.best = Some(acc);
-                search.witness = Some(env.clone());
+        // Goals that bind nothing are decided in this loop, not by recursion, so that a wide
+        // conjunction takes no stack; only choices recurse.
+        let mut decided: Vec<ExprId> = Vec::new();
+        let result = loop {
+            if acc == Truth::False {
+                break Truth::False;
             }
-            return acc;
+            if !self.step() {
+                break acc.and(Truth::Unknown);
+            }
+            let Some(goal) = goals.pop() else {
+                if search.best.is_none_or(|b| acc > b) {
+                    search.best = Some(acc);
+                    search.witness = Some(env.clone());
+                }
+                break acc;
+            };
+            if self.chooses(goal, env) {
+                let result = self.solve_goal(goal, goals, env, acc, search);
+                goals.push(goal);
+                break result;
+            }
+            acc = acc.and(self.value(goal, env));
+            decided.push(goal);
         };
-        let result = self.solve_goal(goal, goals, env, acc, search);
-        goals.push(goal);
+        goals.extend(decided.into_iter().rev());
         result
+    }
+
+    /// Whether a goal makes choices for the goals after it (binds names, or is a junction whose
+    /// goals go on the stack), rather than having one value.
+    fn chooses(&self, goal: ExprId, env: &Env) -> bool {
+        let prepared = self.session.prepared;
+        match self.expr(goal) {
+            Some(Expr::And(_)) => true,
+            Some(Expr::AtLeast { n, items }) => *n as usize == items.len(),
+            Some(Expr::Or(_)) => prepared.binds(goal),
+            Some(Expr::Pred {
+                bind: Some(slot), ..
+            }) => env.is_unbound(*slot),
+            Some(Expr::FollowedBy {
+                first_bind,
+                then_bind,
+                ..
+            }) => {
+                first_bind.is_some_and(|s| env.is_unbound(s))
+                    || then_bind.is_some_and(|s| env.is_unbound(s))
+            }
+            _ => false,
+        }
     }
 
     fn solve_goal(
