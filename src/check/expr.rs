@@ -89,15 +89,35 @@ fn binding_kind(pred: &ast::Predicate) -> BindingKind {
 fn message_captures(event: &ast::EventPred) -> Captures {
     let mut captures = Captures::default();
     for f in &event.filters {
+        // Parsed, not compiled: the pattern is compiled once, when the condition is lowered.
         if let ast::EventFilter::Message(op, text) = &f.node
             && op.node == Op::Match(MatchOp::Regex)
-            && let Ok(re) = regex::Regex::new(&text.node)
+            && let Ok(hir) = regex_syntax::Parser::new().parse(&text.node)
         {
-            captures.count = u32::try_from(re.captures_len().saturating_sub(1)).unwrap_or(0);
-            captures.names = re.capture_names().flatten().map(str::to_string).collect();
+            captures.count = u32::try_from(hir.properties().explicit_captures_len()).unwrap_or(0);
+            captures.names.clear();
+            capture_names(&hir, &mut captures.names);
         }
     }
     captures
+}
+
+/// The names of a pattern's named groups, in order.
+fn capture_names(hir: &regex_syntax::hir::Hir, out: &mut Vec<String>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(group) => {
+            if let Some(name) = &group.name {
+                out.push(name.to_string());
+            }
+            capture_names(&group.sub, out);
+        }
+        HirKind::Concat(items) | HirKind::Alternation(items) => {
+            items.iter().for_each(|h| capture_names(h, out));
+        }
+        HirKind::Repetition(rep) => capture_names(&rep.sub, out),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
 }
 
 impl Ctx {
