@@ -6,12 +6,13 @@
 //! - `kbr`: a complete rule file; it must check with no error and no warning;
 //! - `kbr,condition`: one condition, checked as the `when` of a rule; no error allowed;
 //! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code;
-//! - `json,E0402` (an E04xx code): a snapshot that loading refuses with that code.
+//! - `json,E0402` (an E04xx code): a snapshot that loading refuses with that code;
+//! - `reg,E0407` (an E04xx code): a registry export (`.reg`) that reading refuses with that code.
 //!
 //! In the error index, the `text` block that follows a marked example must be exactly what
 //! `kbrules check --format short example.kbr` prints for it (for a snapshot, the error in the same
-//! one-line form, `example.json:LINE:COLUMN: …`); run the tests with
-//! `KBRULES_BLESS=1` to rewrite those blocks after a message changes.
+//! one-line form, `example.json:LINE:COLUMN: …`, or `example.reg:…` for a registry export); run
+//! the tests with `KBRULES_BLESS=1` to rewrite those blocks after a message changes.
 //!
 //! Four codes cannot come from rule text in a page: E0002 (a file that is not UTF-8), E0006 (a
 //! file over the size limit) and E0007 (a path that cannot be read) are produced by the tests
@@ -19,7 +20,8 @@
 //! `a_missing_path_is_an_io_error` in `tests/cli.rs`; E0901 is an internal error that no input
 //! should produce. E0404 (a snapshot over the size limit) and E0405 (a rule a command names that
 //! does not exist) come from `a_snapshot_over_the_size_limit_is_refused` and
-//! `explain_json_and_unknown_rules` in `tests/cli.rs`.
+//! `explain_json_and_unknown_rules` in `tests/cli.rs`, and E0408 (an input that is neither a
+//! snapshot nor an export) from `an_unrecognised_input_lists_what_is_read`.
 
 // Test helpers fail loudly on a broken fixture, as the tests themselves may (clippy.toml).
 #![allow(
@@ -33,7 +35,9 @@ use std::path::{Path, PathBuf};
 
 use kbrules::{Code, Sources};
 
-const NOT_FROM_TEXT: &[&str] = &["E0002", "E0006", "E0007", "E0404", "E0405", "E0901"];
+const NOT_FROM_TEXT: &[&str] = &[
+    "E0002", "E0006", "E0007", "E0404", "E0405", "E0408", "E0901",
+];
 
 struct Block {
     file: PathBuf,
@@ -192,14 +196,33 @@ fn short_output(text: &str) -> String {
         .collect()
 }
 
-/// The one-line form of the error loading a snapshot gives, or an empty string.
-fn snapshot_short_output(text: &str) -> String {
-    match kbrules::Snapshot::from_json(text, "example.json") {
-        Ok(_) => String::new(),
+/// Loads a block as the kind of input its info string names (`json`, a snapshot; `reg`, a
+/// registry export): the file name it gets, and what loading gives.
+fn load_input(info: &str, text: &str) -> Option<(&'static str, Result<(), kbrules::Diagnostic>)> {
+    if info.starts_with("json") {
+        Some((
+            "example.json",
+            kbrules::Snapshot::from_json(text, "example.json").map(drop),
+        ))
+    } else if info.starts_with("reg") {
+        Some((
+            "example.reg",
+            kbrules::Snapshot::from_reg(text.as_bytes(), "example.reg").map(drop),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The one-line form of the error loading an input block gives (`example.json:L:C: …`), or an
+/// empty string.
+fn input_short_output(name: &str, result: &Result<(), kbrules::Diagnostic>) -> String {
+    match result {
+        Ok(()) => String::new(),
         Err(d) => {
             let (line, column) = d.position.unwrap_or((1, 1));
             format!(
-                "example.json:{line}:{column}: {}[{}]: {}\n",
+                "{name}:{line}:{column}: {}[{}]: {}\n",
                 d.severity.as_str(),
                 d.code,
                 d.message
@@ -209,19 +232,19 @@ fn snapshot_short_output(text: &str) -> String {
 }
 
 #[test]
-fn every_json_example_marked_with_a_code_is_refused_with_it() {
+fn every_input_example_marked_with_a_code_is_refused_with_it() {
     let mut count = 0;
     let mut failures = Vec::new();
     for block in all_blocks() {
-        if !block.info.starts_with("json") {
-            continue;
-        }
-        let Some(code) = marked_code(&block.info) else {
+        let (Some(code), Some((_, result))) = (
+            marked_code(&block.info),
+            load_input(&block.info, &block.text),
+        ) else {
             continue;
         };
         count += 1;
-        match kbrules::Snapshot::from_json(&block.text, "example.json") {
-            Ok(_) => failures.push(format!("{}:{}: loads", block.file.display(), block.line)),
+        match result {
+            Ok(()) => failures.push(format!("{}:{}: loads", block.file.display(), block.line)),
             Err(d) if d.code.as_str() != code => failures.push(format!(
                 "{}:{}: marked {code}, refused with {}",
                 block.file.display(),
@@ -231,7 +254,7 @@ fn every_json_example_marked_with_a_code_is_refused_with_it() {
             Err(_) => {}
         }
     }
-    assert!(count >= 4, "only {count} marked json blocks");
+    assert!(count >= 8, "only {count} marked input blocks");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -251,11 +274,15 @@ fn error_examples_show_what_kbrules_prints() {
             if marked_code(&example.info).is_none() || output.info != "text" {
                 continue;
             }
-            let actual = if example.info.starts_with("json") {
-                if !output.text.lines().all(|l| l.starts_with("example.json:")) {
+            let actual = if let Some((name, result)) = load_input(&example.info, &example.text) {
+                if !output
+                    .text
+                    .lines()
+                    .all(|l| l.starts_with(&format!("{name}:")))
+                {
                     continue;
                 }
-                snapshot_short_output(&example.text)
+                input_short_output(name, &result)
             } else {
                 if !output.text.lines().all(|l| l.starts_with("example.kbr:")) {
                     continue;
@@ -316,7 +343,9 @@ fn every_code_has_a_page_whose_example_produces_it() {
         let marked: Vec<Block> = blocks(&page)
             .into_iter()
             .filter(|b| {
-                (b.info.starts_with("kbr") || b.info.starts_with("json"))
+                (b.info.starts_with("kbr")
+                    || b.info.starts_with("json")
+                    || b.info.starts_with("reg"))
                     && marked_code(&b.info).is_some()
             })
             .collect();

@@ -578,3 +578,61 @@ fn a_snapshot_over_the_size_limit_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn eval_reads_a_real_registry_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        r#"rule DhcpAuto {
+    title "DHCP Client starts automatically"
+    when registry "HKLM\SYSTEM\CurrentControlSet\Services\Dhcp" value "Start" dword == 2 as setting
+    diagnose "Start is {setting}."
+}
+rule Elsewhere {
+    title "A key outside the export"
+    when registry "HKLM\SOFTWARE\Contoso" value "X" missing
+    diagnose "x"
+}
+"#,
+    );
+    let export = "../shared/data/reg/atlas/win10_20H2_default_services_start.reg";
+    let out = kbrules()
+        .args(["eval", "--all", export, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("\nerror DhcpAuto: DHCP Client starts automatically\n  Start is 2.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    - registry HKLM\\SYSTEM\\CurrentControlSet\\Services\\Dhcp\\Start (REG_DWORD) = 2\n"),
+        "{text}"
+    );
+    // Only the exported keys were collected.
+    assert!(
+        text.contains("    needs registry key HKLM\\SOFTWARE\\Contoso\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unrecognised_input_lists_what_is_read() {
+    let (out, _dir) = run_on(
+        "notes.txt",
+        "Event 4086 at 10:15\n",
+        &["eval", "--color", "never"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error[E0408]: `"), "{err}");
+    assert!(
+        err.contains("notes.txt` is not an input kbrules reads"),
+        "{err}"
+    );
+    assert!(err.contains("registry exports"), "{err}");
+}

@@ -184,6 +184,12 @@ catalogue! {
     SnapshotTooLarge = "E0404", "snapshot-too-large", Error, "snapshot too large";
     /// A command names a rule the library does not have.
     NoSuchRule = "E0405", "no-such-rule", Error, "no such rule";
+    /// A registry export with a key line that cannot be read.
+    InvalidRegExport = "E0406", "invalid-reg-export", Error, "invalid registry export";
+    /// A file read as a registry export starts with no regedit header.
+    NotARegExport = "E0407", "not-a-reg-export", Error, "not a registry export";
+    /// An input is neither a JSON snapshot nor any export kbrules reads.
+    UnrecognizedInput = "E0408", "unrecognized-input", Error, "unrecognized input";
 
     // --- E09xx: internal errors -----------------------------------------------------------------
     /// An invariant of kbrules itself broke.

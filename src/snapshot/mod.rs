@@ -9,6 +9,7 @@
 //! part is absent, one from a part that was not collected is unknown.
 
 mod json;
+pub mod reg;
 pub mod time;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,6 +25,9 @@ pub(crate) use json::{parse_hex as parse_hex_text, parse_version as parse_versio
 pub const MAX_SNAPSHOT_SIZE: u64 = 2 << 30;
 
 /// A system's state, loaded and indexed.
+///
+/// Loaded from a JSON snapshot ([`Snapshot::from_json`]) or a registry export
+/// ([`Snapshot::from_reg`]); [`Snapshot::load`] recognises which by content.
 ///
 /// ```
 /// let snapshot = kbrules::Snapshot::from_json(r#"{
@@ -74,7 +78,60 @@ impl Snapshot {
             .with_file(name.clone()));
         }
         let bytes = std::fs::read(path).map_err(io)?;
-        Snapshot::from_json_bytes(&bytes, &name)
+        Snapshot::from_bytes(&bytes, &name)
+    }
+
+    /// Reads any input kbrules recognises, by its content rather than its name: a JSON snapshot
+    /// or a registry export (`.reg`). Anything else is E0408, which lists what is read.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        if reg::is_reg(bytes) {
+            return Snapshot::from_reg(bytes, origin);
+        }
+        let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{' | b'[') => Snapshot::from_json_bytes(bytes, origin),
+            _ => Err(Diagnostic::global(
+                Code::UnrecognizedInput,
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    format!("`{origin}` is empty")
+                } else {
+                    format!("`{origin}` is not an input kbrules reads")
+                },
+            )
+            .with_file(origin)
+            .with_help(
+                "kbrules reads JSON snapshots (`\"kbrules_snapshot\": 1`) and registry exports \
+                 (`reg export`, `Windows Registry Editor Version 5.00` or `REGEDIT4`)",
+            )),
+        }
+    }
+
+    /// Reads a registry export (`.reg`): its keys and values, and every key it holds, with
+    /// everything below it, counted as collected; nothing else is.
+    pub fn from_reg(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        let export = reg::parse(bytes, origin)?;
+        let roots = export
+            .keys
+            .iter()
+            .map(|k| k.key.to_string())
+            .chain(export.deleted_keys.iter().map(ToString::to_string))
+            .collect();
+        let mut snapshot = Snapshot {
+            origin: origin.to_string(),
+            hash: fingerprint(bytes),
+            registry: Registry {
+                keys: export.keys,
+                ..Registry::default()
+            },
+            collected: Collected {
+                registry: Coverage::Only(roots),
+                ..Collected::default()
+            },
+            skipped: export.skipped,
+            ..Snapshot::default()
+        };
+        snapshot.index();
+        Ok(snapshot)
     }
 
     /// Reads a JSON snapshot from text; `origin` names it in errors and in the report.
