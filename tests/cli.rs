@@ -636,3 +636,94 @@ fn an_unrecognised_input_lists_what_is_read() {
     );
     assert!(err.contains("registry exports"), "{err}");
 }
+
+#[test]
+fn eval_reads_a_real_event_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        r#"rule NewService {
+    title "A service was installed"
+    when event System source "Service Control Manager" id 7045 as installed
+    diagnose "{installed.data.ServiceName} was installed from {installed.data.ImagePath}."
+}
+rule NeedsText {
+    title "A message condition on a log without rendered text"
+    when event System source "Service Control Manager" id 7045 message contains "PSEXESVC"
+    diagnose "x"
+}
+"#,
+    );
+    let log = "../shared/data/evtx/system/LM_Remote_Service02_7045.evtx";
+    let out = kbrules()
+        .args(["eval", "--all", log, "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(": 3 events, 2 rules\n"), "{text}");
+    assert!(
+        text.contains("\nerror NewService: A service was installed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    - event 7045 from Service Control Manager in System"),
+        "{text}"
+    );
+    // An .evtx carries no message text: the condition cannot be decided, and the report says so.
+    assert!(
+        text.contains("not evaluable:\n  NeedsText: A message condition on a log without rendered text\n    needs rendered event messages in log System\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_damaged_event_log_is_evaluated_with_what_was_skipped() {
+    let log = "../shared/data/evtx/damaged/sysmon_bad-chunk.evtx";
+    let out = run(&["eval", log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("sysmon_bad-chunk.evtx: 358 events, 4 rules\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nskipped 8 in "), "{text}");
+}
+
+#[test]
+fn eval_reads_a_service_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        r#"rule ImcStopped {
+    title "The Internet Mail Connector is installed but not running"
+    when service "MSExchangeIMC" present as imc and not service "MSExchangeIMC" running
+    diagnose "{imc.name} is {imc}."
+}
+rule NoSnmp {
+    title "SNMP is installed"
+    when service "SNMP" present
+    diagnose "x"
+}
+"#,
+    );
+    let out = kbrules()
+        .args([
+            "eval",
+            "--all",
+            "tests/fixtures/services/get-service-ps5.json",
+            "--rules",
+        ])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\nerror ImcStopped: "), "{text}");
+    assert!(text.contains("  MSExchangeIMC is stopped.\n"), "{text}");
+    // The list is the whole list: a service it does not hold is not installed.
+    assert!(text.contains("not fired:\n  NoSnmp: SNMP is installed\n    service \"SNMP\" present: service SNMP is not installed\n"), "{text}");
+}

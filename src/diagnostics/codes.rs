@@ -190,6 +190,10 @@ catalogue! {
     NotARegExport = "E0407", "not-a-reg-export", Error, "not a registry export";
     /// An input is neither a JSON snapshot nor any export kbrules reads.
     UnrecognizedInput = "E0408", "unrecognized-input", Error, "unrecognized input";
+    /// A file read as an event log (`.evtx`) has no event log file header.
+    NotAnEventLog = "E0409", "not-an-event-log", Error, "not an event log file";
+    /// A file read as a service list is none of the formats Windows tools write.
+    InvalidServiceList = "E0410", "invalid-service-list", Error, "invalid service list";
 
     // --- E09xx: internal errors -----------------------------------------------------------------
     /// An invariant of kbrules itself broke.

@@ -8,8 +8,11 @@
 //! A snapshot also says what was *collected* ([`Collected`]): an item missing from a collected
 //! part is absent, one from a part that was not collected is unknown.
 
+pub mod evtx;
 mod json;
 pub mod reg;
+pub mod services;
+mod text;
 pub mod time;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -26,8 +29,9 @@ pub const MAX_SNAPSHOT_SIZE: u64 = 2 << 30;
 
 /// A system's state, loaded and indexed.
 ///
-/// Loaded from a JSON snapshot ([`Snapshot::from_json`]) or a registry export
-/// ([`Snapshot::from_reg`]); [`Snapshot::load`] recognises which by content.
+/// Loaded from a JSON snapshot ([`Snapshot::from_json`]), a registry export
+/// ([`Snapshot::from_reg`]), an event log file ([`Snapshot::from_evtx`]) or a service list
+/// ([`Snapshot::from_service_list`]); [`Snapshot::load`] recognises which by content.
 ///
 /// ```
 /// let snapshot = kbrules::Snapshot::from_json(r#"{
@@ -87,6 +91,14 @@ impl Snapshot {
         if reg::is_reg(bytes) {
             return Snapshot::from_reg(bytes, origin);
         }
+        if evtx::is_evtx(bytes) {
+            return Snapshot::from_evtx(bytes, origin);
+        }
+        // Before JSON snapshots: a service list may be JSON too (never one with
+        // `kbrules_snapshot`).
+        if services::detect(bytes).is_some() {
+            return Snapshot::from_service_list(bytes, origin);
+        }
         let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         match text.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{' | b'[') => Snapshot::from_json_bytes(bytes, origin),
@@ -100,10 +112,64 @@ impl Snapshot {
             )
             .with_file(origin)
             .with_help(
-                "kbrules reads JSON snapshots (`\"kbrules_snapshot\": 1`) and registry exports \
-                 (`reg export`, `Windows Registry Editor Version 5.00` or `REGEDIT4`)",
+                "kbrules reads JSON snapshots (`\"kbrules_snapshot\": 1`), registry exports \
+                 (`reg export`, `Windows Registry Editor Version 5.00` or `REGEDIT4`), event \
+                 log files (`.evtx`, `wevtutil epl`) and service lists (`Get-Service | \
+                 ConvertTo-Json` or `Export-Csv`, `sc queryex`, `sc qc`)",
             )),
         }
+    }
+
+    /// Reads an event log file (`.evtx`): its events, with the logs they are in counted as
+    /// collected. An .evtx holds no rendered message text, so a condition on a message is not
+    /// evaluable on it. Damaged chunks and records are skipped and counted in
+    /// [`Snapshot::skipped`].
+    pub fn from_evtx(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        let mut logs = Names::default();
+        let mut sources = Names::default();
+        let (events, skipped) = evtx::read(bytes, origin, &mut logs, &mut sources)?;
+        let read: Vec<String> = logs
+            .names
+            .iter()
+            .filter(|l| !l.is_empty())
+            .cloned()
+            .collect();
+        let mut snapshot = Snapshot {
+            origin: origin.to_string(),
+            hash: fingerprint(bytes),
+            events,
+            logs,
+            sources,
+            collected: Collected {
+                events: Coverage::Only(read),
+                ..Collected::default()
+            },
+            skipped,
+            ..Snapshot::default()
+        };
+        snapshot.index();
+        Ok(snapshot)
+    }
+
+    /// Reads a service list (`Get-Service | ConvertTo-Json` or `| Export-Csv`,
+    /// `Get-CimInstance Win32_Service | ConvertTo-Json`, `sc queryex` with `sc qc`): the services,
+    /// counted as the whole list; what the list does not say of a service (a start type, an
+    /// account) is unknown.
+    pub fn from_service_list(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        let (services, skipped) = services::read(bytes, origin)?;
+        let mut snapshot = Snapshot {
+            origin: origin.to_string(),
+            hash: fingerprint(bytes),
+            services,
+            collected: Collected {
+                services: true,
+                ..Collected::default()
+            },
+            skipped,
+            ..Snapshot::default()
+        };
+        snapshot.index();
+        Ok(snapshot)
     }
 
     /// Reads a registry export (`.reg`): its keys and values, and every key it holds, with
