@@ -727,3 +727,90 @@ rule NoSnmp {
     // The list is the whole list: a service it does not hold is not installed.
     assert!(text.contains("not fired:\n  NoSnmp: SNMP is installed\n    service \"SNMP\" present: service SNMP is not installed\n"), "{text}");
 }
+
+#[test]
+fn eval_reads_a_bundle_directory_as_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("case-1234");
+    std::fs::create_dir_all(bundle.join("logs")).unwrap();
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(from, bundle.join(to)).unwrap();
+    };
+    copy(
+        "../shared/data/evtx/system/LM_Remote_Service02_7045.evtx",
+        "logs/System.evtx",
+    );
+    copy(
+        "../shared/data/reg/atlas/win10_20H2_default_services_start.reg",
+        "services.reg",
+    );
+    copy(
+        "tests/fixtures/services/get-service-ps5.json",
+        "services.json",
+    );
+    write(
+        &bundle,
+        "system.json",
+        r#"{ "kbrules_snapshot": 1,
+             "os": { "name": "Windows NT Server", "version": "4.0.1381", "service_pack": 6 },
+             "products": [ { "name": "Exchange Server", "version": "5.5.2653", "service_pack": 3 } ] }"#,
+    );
+    write(&bundle, ".DS_Store", "ignored: hidden");
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        r#"rule Everything {
+    title "Event, service, registry value and product together"
+    applies product "Exchange Server" 5.5
+    when event System source "Service Control Manager" id 7045 as installed
+     and service "MSExchangeIMC" present
+     and registry "HKLM\SYSTEM\CurrentControlSet\Services\Dhcp" value "Start" dword == 2
+    diagnose "{installed.data.ServiceName} was installed."
+}
+rule OtherLog {
+    title "A log the bundle does not hold"
+    when event Application source "MSExchangeIMC" id 4086
+    diagnose "x"
+}
+"#,
+    );
+    let out = kbrules()
+        .args(["eval", "--all"])
+        .arg(&bundle)
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("case-1234: 3 events, 2 rules\n"), "{text}");
+    assert!(text.contains("\nerror Everything: "), "{text}");
+    assert!(text.contains("    - registry HKLM\\SYSTEM\\CurrentControlSet\\Services\\Dhcp\\Start (REG_DWORD) = 2\n"), "{text}");
+    assert!(
+        text.contains("    - product Exchange Server 5.5.2653 SP3"),
+        "{text}"
+    );
+    // What the bundle holds is what was collected: only the System log.
+    assert!(
+        text.contains(
+            "  OtherLog: A log the bundle does not hold\n    needs events in log Application\n"
+        ),
+        "{text}"
+    );
+
+    // A file that is no input is an error, not silently left out.
+    write(&bundle, "notes.txt", "collected on Tuesday\n");
+    let out = kbrules()
+        .args(["eval", "--color", "never"])
+        .arg(&bundle)
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("notes.txt` is not an input kbrules reads"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -8,6 +8,7 @@
 //! A snapshot also says what was *collected* ([`Collected`]): an item missing from a collected
 //! part is absent, one from a part that was not collected is unknown.
 
+mod bundle;
 pub mod evtx;
 mod json;
 pub mod reg;
@@ -64,10 +65,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads a snapshot file. Errors (I/O, JSON, a field that is not what the format says) are
-    /// diagnostics naming the file, the JSON path and the line and column.
+    /// Reads a snapshot file, or a directory of inputs (a *bundle*: every file in it, merged;
+    /// what it holds defines what was collected). Errors (I/O, JSON, a field that is not what the
+    /// format says) are diagnostics naming the file, the JSON path and the line and column.
     pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, Diagnostic> {
         let path = path.as_ref();
+        if path.is_dir() {
+            return bundle::load(path);
+        }
         let name = path.display().to_string();
         let io = |err: std::io::Error| {
             Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}"))
