@@ -124,14 +124,17 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
             None => into.services.push(s),
         }
     }
+    // Keys by folded path: a whole-hive export has tens of thousands.
+    let mut at: std::collections::HashMap<String, usize> = into
+        .registry
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.key.folded(), i))
+        .collect();
     for key in registry.keys {
         let folded = key.key.folded();
-        match into
-            .registry
-            .keys
-            .iter_mut()
-            .find(|k| k.key.folded() == folded)
-        {
+        match at.get(&folded).and_then(|&i| into.registry.keys.get_mut(i)) {
             Some(k) => {
                 for v in key.values {
                     if !k.values.iter().any(|x| super::eq_fold(&x.name, &v.name)) {
@@ -139,7 +142,10 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
                     }
                 }
             }
-            None => into.registry.keys.push(key),
+            None => {
+                at.insert(folded, into.registry.keys.len());
+                into.registry.keys.push(key);
+            }
         }
     }
     for mut e in events {
