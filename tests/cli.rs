@@ -338,6 +338,17 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
 }
 
+/// Runs `kbrules eval --all INPUT --rules FILE`, with `rules` written to a fresh file.
+fn eval_all_with_rules(input: &str, rules: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "r.kbr", rules);
+    kbrules()
+        .args(["eval", "--all", input, "--rules"])
+        .arg(&file)
+        .output()
+        .expect("runs")
+}
+
 /// Runs `kbrules ARGS…` in the project's directory.
 fn run(args: &[&str]) -> std::process::Output {
     kbrules().args(args).output().expect("runs")
@@ -581,10 +592,9 @@ fn a_snapshot_over_the_size_limit_is_refused() {
 
 #[test]
 fn eval_reads_a_real_registry_export() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(
-        dir.path(),
-        "r.kbr",
+    let export = "../shared/data/reg/atlas/win10_20H2_default_services_start.reg";
+    let out = eval_all_with_rules(
+        export,
         r#"rule DhcpAuto {
     title "DHCP Client starts automatically"
     when registry "HKLM\SYSTEM\CurrentControlSet\Services\Dhcp" value "Start" dword == 2 as setting
@@ -597,12 +607,6 @@ rule Elsewhere {
 }
 "#,
     );
-    let export = "../shared/data/reg/atlas/win10_20H2_default_services_start.reg";
-    let out = kbrules()
-        .args(["eval", "--all", export, "--rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -639,10 +643,9 @@ fn an_unrecognised_input_lists_what_is_read() {
 
 #[test]
 fn eval_reads_a_real_event_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(
-        dir.path(),
-        "r.kbr",
+    let log = "../shared/data/evtx/system/LM_Remote_Service02_7045.evtx";
+    let out = eval_all_with_rules(
+        log,
         r#"rule NewService {
     title "A service was installed"
     when event System source "Service Control Manager" id 7045 as installed
@@ -655,12 +658,6 @@ rule NeedsText {
 }
 "#,
     );
-    let log = "../shared/data/evtx/system/LM_Remote_Service02_7045.evtx";
-    let out = kbrules()
-        .args(["eval", "--all", log, "--rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains(": 3 events, 2 rules\n"), "{text}");
@@ -694,10 +691,8 @@ fn a_damaged_event_log_is_evaluated_with_what_was_skipped() {
 
 #[test]
 fn eval_reads_a_service_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = write(
-        dir.path(),
-        "r.kbr",
+    let out = eval_all_with_rules(
+        "tests/fixtures/services/get-service-ps5.json",
         r#"rule ImcStopped {
     title "The Internet Mail Connector is installed but not running"
     when service "MSExchangeIMC" present as imc and not service "MSExchangeIMC" running
@@ -710,16 +705,6 @@ rule NoSnmp {
 }
 "#,
     );
-    let out = kbrules()
-        .args([
-            "eval",
-            "--all",
-            "tests/fixtures/services/get-service-ps5.json",
-            "--rules",
-        ])
-        .arg(&rules)
-        .output()
-        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("\nerror ImcStopped: "), "{text}");
