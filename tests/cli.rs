@@ -799,3 +799,142 @@ rule OtherLog {
         stderr(&out)
     );
 }
+
+const SCM_7045: &str = "../shared/data/evtx/system/LM_Remote_Service02_7045.evtx";
+
+#[test]
+fn snapshot_summary_counts_an_event_log_by_source_and_id() {
+    let out = run(&["snapshot", SCM_7045, "--summary"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The ground truth of this file: 3 records, all Service Control Manager 7045.
+    assert!(
+        text.starts_with(&format!(
+            "{SCM_7045}\n  events: 3 in 1 log\n    System: 3\n      Service Control Manager 7045: 3\n  registry: 0 keys, 0 values\n"
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with("  skipped: nothing\n"), "{text}");
+    // `--summary` alone writes no snapshot.
+    assert!(!text.contains("kbrules_snapshot"), "{text}");
+}
+
+#[test]
+fn snapshot_merges_inputs_into_a_file_that_evaluates_as_they_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("case");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::copy(SCM_7045, bundle.join("System.evtx")).unwrap();
+    std::fs::copy(
+        "tests/fixtures/services/sc-queryex-and-qc.txt",
+        bundle.join("services.txt"),
+    )
+    .unwrap();
+    let rules = write(
+        dir.path(),
+        "r.kbr",
+        r#"rule Installed {
+    title "a service was installed"
+    when event System source "Service Control Manager" id 7045 data["ServiceName"] like "*"
+    diagnose "installed"
+}
+rule Atlas {
+    title "a boot driver"
+    when registry "HKLM\SYSTEM\CurrentControlSet\Services\3ware" value "Start" == 0
+    diagnose "boot"
+}
+"#,
+    );
+    let reg = "../shared/data/reg/atlas/win10_20H2_default_drivers_start.reg";
+    let target = dir.path().join("case.json");
+    let out = kbrules()
+        .arg("snapshot")
+        .arg(&bundle)
+        .arg(reg)
+        .arg("-o")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(json["kbrules_snapshot"], 1);
+    assert_eq!(json["collected"]["events"], serde_json::json!(["System"]));
+    assert_eq!(json["collected"]["services"], true);
+    // Nothing but the snapshot was left in the directory.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["case", "case.json", "r.kbr"]);
+    // The merged file and the inputs themselves give the same verdicts.
+    let verdicts = |input: &[&Path]| {
+        let out = kbrules()
+            .args(["eval", "--format", "json", "--rules"])
+            .arg(&rules)
+            .args(input)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("{} {}", v["rule"], v["verdict"]))
+            .collect::<Vec<_>>()
+    };
+    let from_file = verdicts(&[&target]);
+    assert_eq!(
+        from_file,
+        ["\"Atlas\" \"fired\"", "\"Installed\" \"fired\""]
+    );
+    // (`--rules` takes one path; the input after it is not taken for a rule file.)
+    let merged_dir = dir.path().join("both");
+    std::fs::create_dir_all(&merged_dir).unwrap();
+    std::fs::copy(bundle.join("System.evtx"), merged_dir.join("System.evtx")).unwrap();
+    std::fs::copy(bundle.join("services.txt"), merged_dir.join("services.txt")).unwrap();
+    std::fs::copy(reg, merged_dir.join("drivers.reg")).unwrap();
+    assert_eq!(verdicts(&[&merged_dir]), from_file);
+}
+
+#[test]
+fn snapshot_to_standard_output_puts_the_summary_on_stderr() {
+    let out = run(&["snapshot", SCM_7045, "-o", "-", "--summary"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["events"].as_array().unwrap().len(), 3);
+    assert!(stderr(&out).contains("  events: 3 in 1 log\n"));
+    // Without `-o` or `--summary`, the snapshot goes to standard output.
+    let out = run(&["snapshot", SCM_7045]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["collected"]["events"], serde_json::json!(["System"]));
+}
+
+#[test]
+fn snapshot_writes_nothing_when_an_input_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = write(dir.path(), "notes.txt", "collected on Tuesday\n");
+    let target = dir.path().join("out.json");
+    std::fs::write(&target, "previous").unwrap();
+    let out = kbrules()
+        .args(["snapshot", "--color", "never", SCM_7045])
+        .arg(&notes)
+        .arg("-o")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("E0408"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "previous");
+    // A target that cannot be written is an error too, and leaves no temporary file.
+    let out = kbrules()
+        .args(["snapshot", "--color", "never", SCM_7045, "-o"])
+        .arg(dir.path().join("missing/out.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}

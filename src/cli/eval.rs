@@ -20,7 +20,7 @@ pub enum ReportFormat {
 }
 
 /// Prints diagnostics to stderr, the way `check` prints them.
-fn print_errors(diagnostics: &[Diagnostic], sources: &Sources, color: bool) {
+pub(super) fn print_errors(diagnostics: &[Diagnostic], sources: &Sources, color: bool) {
     let text = format::render(super::Format::Human, diagnostics, sources, color);
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(text.as_bytes());
@@ -54,7 +54,13 @@ pub(super) fn load_rules(paths: &[PathBuf], color: bool) -> Option<RuleSet> {
 }
 
 fn load_snapshot(path: &PathBuf, color: bool) -> Option<Snapshot> {
-    match Snapshot::load(path) {
+    let bar = super::snapshot::Bar::new();
+    let loaded = Snapshot::load_each(std::slice::from_ref(path), Some(&bar))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Snapshot::load(path));
+    bar.finish();
+    match loaded {
         Ok(s) => Some(s),
         Err(d) => {
             print_errors(&[d], &Sources::new(), color);
@@ -73,11 +79,18 @@ pub(super) fn run_eval(
     let Some(rules) = load_rules(rules, color) else {
         return EXIT_USAGE;
     };
+    // Read in parallel; the first input that cannot be read stops the run.
+    let bar = super::snapshot::Bar::new();
+    let loaded = Snapshot::load_each(inputs, Some(&bar));
+    bar.finish();
     let mut snapshots = Vec::new();
-    for input in inputs {
-        match load_snapshot(input, color) {
-            Some(s) => snapshots.push(s),
-            None => return EXIT_USAGE,
+    for result in loaded {
+        match result {
+            Ok(s) => snapshots.push(s),
+            Err(d) => {
+                print_errors(&[d], &Sources::new(), color);
+                return EXIT_USAGE;
+            }
         }
     }
     let mut fired = false;

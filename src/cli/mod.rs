@@ -7,6 +7,7 @@ mod check;
 mod eval;
 mod format;
 mod graph;
+mod snapshot;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -43,6 +44,9 @@ enum Command {
     Explain(ExplainArgs),
     /// List what the rules read: event logs, registry keys, services, files, facts, products
     Needs(NeedsArgs),
+    /// Convert and merge inputs (.evtx, .reg, rendered events, service lists, JSON) into one
+    /// JSON snapshot, and summarize what it holds
+    Snapshot(SnapshotArgs),
     /// Print the checked rule graph as Graphviz DOT
     Graph(GraphArgs),
 }
@@ -112,11 +116,12 @@ struct CheckArgs {
 
 #[derive(Debug, clap::Args)]
 struct EvalArgs {
-    /// Snapshot files (JSON)
+    /// Inputs: JSON snapshots, exports (.evtx, .reg, rendered events, service lists), or
+    /// directories of them
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Rule files or directories; `rules/` by default
-    #[arg(long, num_args = 1..)]
+    /// A rule file or directory (repeat for more); `rules/` by default
+    #[arg(long, value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
@@ -133,10 +138,10 @@ struct EvalArgs {
 struct ExplainArgs {
     /// The rule's id, such as `Q298565`
     rule: String,
-    /// The snapshot file (JSON)
+    /// The input: a JSON snapshot, an export, or a directory of them
     input: PathBuf,
-    /// Rule files or directories; `rules/` by default
-    #[arg(long, num_args = 1..)]
+    /// A rule file or directory (repeat for more); `rules/` by default
+    #[arg(long, value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
@@ -153,6 +158,24 @@ struct NeedsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
     format: eval::ReportFormat,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
+struct SnapshotArgs {
+    /// Inputs: JSON snapshots, exports (.evtx, .reg, rendered events, service lists), or
+    /// directories of them; merged into one snapshot
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Write the snapshot to this file (replaced atomically); `-` for standard output
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print what the snapshot holds: events per log and per source and id, registry keys per
+    /// hive, the other sections, what was skipped
+    #[arg(long)]
+    summary: bool,
     /// When to use colour
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -213,6 +236,12 @@ where
         Command::Needs(args) => eval::run_needs(
             &default_paths(args.paths),
             args.format,
+            args.color.enabled_on_stderr(),
+        ),
+        Command::Snapshot(args) => snapshot::run(
+            &args.inputs,
+            args.output.as_deref(),
+            args.summary,
             args.color.enabled_on_stderr(),
         ),
         Command::Graph(args) => graph::run(&default_paths(args.paths)),

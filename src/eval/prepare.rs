@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Truth;
+use super::report::Need;
 use super::value::{Matcher, Val, test_const};
 use crate::ir::{
     BinaryTest, CompareOp, DataTest, Expr, ExprId, Level, PredId, Predicate, Property, RegexId,
@@ -39,11 +40,12 @@ impl EventQuery {
     }
 
     /// Whether an event (already of the right log and source) matches: unknown when it would
-    /// match but its message or level was not recorded.
+    /// match but its message, level or a data field was not recorded.
     pub(crate) fn test(&self, graph: &RuleGraph, event: &Event) -> Truth {
         if !self.ids.is_empty() && !self.ids.iter().any(|(a, b)| (*a..=*b).contains(&event.id)) {
             return Truth::False;
         }
+        let mut truth = Truth::True;
         for (test, matcher) in &self.data {
             let value = match &test.field {
                 Property::Data(n) => event.data_at(*n),
@@ -51,7 +53,11 @@ impl EventQuery {
                 _ => None,
             };
             let Some(value) = value else {
-                return Truth::False;
+                if data_known(event, &test.field) {
+                    return Truth::False;
+                }
+                truth = Truth::Unknown;
+                continue;
             };
             if !test_const(
                 graph,
@@ -68,7 +74,6 @@ impl EventQuery {
                 return Truth::False;
             }
         }
-        let mut truth = Truth::True;
         if let Some(want) = self.level {
             match event.level {
                 Some(level) if level == want => {}
@@ -84,6 +89,34 @@ impl EventQuery {
             }
         }
         truth
+    }
+
+    /// What an event that [`EventQuery::test`] found unknown lacks.
+    pub(crate) fn unknown_need(&self, event: &Event, log: String) -> Need {
+        if self.message.is_some() && event.message.is_none() {
+            Need::EventMessages { log }
+        } else if self
+            .data
+            .iter()
+            .any(|(test, _)| !data_known(event, &test.field))
+        {
+            Need::EventData {
+                log,
+                by_name: event.data_known.positions(),
+            }
+        } else {
+            Need::EventLevels { log }
+        }
+    }
+}
+
+/// Whether the export an event came from carried the data field a property reads, so that
+/// its absence means the event has none.
+pub(crate) fn data_known(event: &Event, field: &Property) -> bool {
+    match field {
+        Property::Data(_) => event.data_known.positions(),
+        Property::DataNamed(_) => event.data_known.names(),
+        _ => true,
     }
 }
 

@@ -395,6 +395,14 @@ pub enum Need {
         /// The log.
         log: String,
     },
+    /// The event data fields of a log's events, by name (an export that gives them only by
+    /// position, such as `Get-WinEvent | ConvertTo-Json`) or at all.
+    EventData {
+        /// The log.
+        log: String,
+        /// Whether the events have their fields by position, and only names are missing.
+        by_name: bool,
+    },
     /// The levels of a log's events.
     EventLevels {
         /// The log.
@@ -458,6 +466,10 @@ impl fmt::Display for Need {
                 f.write_str("events from every log (the condition names no log)")
             }
             Need::EventMessages { log } => write!(f, "rendered event messages in log {log}"),
+            Need::EventData { log, by_name } => {
+                let named = if *by_name { "named " } else { "" };
+                write!(f, "{named}event data fields in log {log}")
+            }
             Need::EventLevels { log } => write!(f, "event levels in log {log}"),
             Need::RegistryKey { key } => write!(f, "registry key {key}"),
             Need::Services => f.write_str("the list of services"),

@@ -216,12 +216,7 @@ impl<'a> Session<'a> {
         // Why more events may match than were seen, if they may.
         let gap = if let Some(event) = unknown.and_then(|ei| self.snapshot.events.get(ei as usize))
         {
-            let log = self.snapshot.log_name(event).to_string();
-            Some(if q.message.is_some() && event.message.is_none() {
-                Need::EventMessages { log }
-            } else {
-                Need::EventLevels { log }
-            })
+            Some(q.unknown_need(event, self.snapshot.log_name(event).to_string()))
         } else {
             match &q.log {
                 Some(log) if !events.covers_name(log) => Some(Need::EventLog { log: log.clone() }),
@@ -624,13 +619,13 @@ impl<'a> Session<'a> {
             ServiceTest::Absent => Outcome::no(format!("service {} is installed", service.name)),
             ServiceTest::State(want) => match service.state {
                 Some(state) => Outcome::from_bool(state == *want, item, || {
-                    format!("service {} is {}", service.name, state_word(state))
+                    format!("service {} is {}", service.name, state.as_str())
                 }),
                 None => detail("state"),
             },
             ServiceTest::Start(want) => match service.start_type {
                 Some(start) => Outcome::from_bool(start == *want, item, || {
-                    format!("service {} starts {}", service.name, start_word(start))
+                    format!("service {} starts {}", service.name, start.as_str())
                 }),
                 None => detail("start_type"),
             },
@@ -772,7 +767,7 @@ impl<'a> Session<'a> {
                 };
                 match field {
                     None | Some("state") => match s.state {
-                        Some(state) => Got::Value(Val::Text(state_word(state).into())),
+                        Some(state) => Got::Value(Val::Text(state.as_str().into())),
                         None => Got::Unknown(Need::ServiceDetail {
                             service: s.name.clone(),
                             field: "state",
@@ -781,7 +776,7 @@ impl<'a> Session<'a> {
                     Some("name") => Got::Value(Val::Text(s.name.clone())),
                     Some("display_name") => text(&s.display_name, "display name"),
                     Some("start") => match s.start_type {
-                        Some(start) => Got::Value(Val::Text(start_word(start).into())),
+                        Some(start) => Got::Value(Val::Text(start.as_str().into())),
                         None => Got::Unknown(Need::ServiceDetail {
                             service: s.name.clone(),
                             field: "start_type",
@@ -893,10 +888,18 @@ impl<'a> Session<'a> {
             Property::Field(other) => Got::Absent(format!("events have no {other}")),
             Property::Data(n) => match event.data_at(*n) {
                 Some(d) => Got::Value(Val::Text(d.to_string())),
+                None if !event.data_known.positions() => Got::Unknown(Need::EventData {
+                    log: log(),
+                    by_name: false,
+                }),
                 None => Got::Absent(format!("the event has no data field {n}")),
             },
             Property::DataNamed(name) => match event.data_named(name) {
                 Some(d) => Got::Value(Val::Text(d.to_string())),
+                None if !event.data_known.names() => Got::Unknown(Need::EventData {
+                    log: log(),
+                    by_name: event.data_known.positions(),
+                }),
                 None => Got::Absent(format!("the event has no data field {name}")),
             },
             Property::Capture(_) | Property::CaptureNamed(_) => {
@@ -970,8 +973,8 @@ impl<'a> Session<'a> {
             Item::Service(si) => match snapshot.services.get(si as usize) {
                 Some(s) => Evidence::Service {
                     name: s.name.clone(),
-                    state: s.state.map(state_word),
-                    start_type: s.start_type.map(start_word),
+                    state: s.state.map(crate::ir::ServiceState::as_str),
+                    start_type: s.start_type.map(crate::ir::StartType::as_str),
                     account: s.account.clone(),
                     image_path: s.image_path.clone(),
                 },
@@ -1067,30 +1070,6 @@ fn installed_text(p: &crate::snapshot::Installed) -> String {
         s.push_str(&format!(" SP{}", p.service_pack));
     }
     s
-}
-
-pub(crate) fn state_word(state: crate::ir::ServiceState) -> &'static str {
-    use crate::ir::ServiceState as S;
-    match state {
-        S::Stopped => "stopped",
-        S::StartPending => "start_pending",
-        S::StopPending => "stop_pending",
-        S::Running => "running",
-        S::ContinuePending => "continue_pending",
-        S::PausePending => "pause_pending",
-        S::Paused => "paused",
-    }
-}
-
-pub(crate) fn start_word(start: crate::ir::StartType) -> &'static str {
-    use crate::ir::StartType as S;
-    match start {
-        S::Boot => "boot",
-        S::System => "system",
-        S::Automatic => "automatic",
-        S::Manual => "manual",
-        S::Disabled => "disabled",
-    }
 }
 
 #[cfg(test)]

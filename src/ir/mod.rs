@@ -662,6 +662,21 @@ pub enum ServiceState {
     Paused,
 }
 
+impl ServiceState {
+    /// As the language writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceState::Stopped => "stopped",
+            ServiceState::StartPending => "start_pending",
+            ServiceState::StopPending => "stop_pending",
+            ServiceState::Running => "running",
+            ServiceState::ContinuePending => "continue_pending",
+            ServiceState::PausePending => "pause_pending",
+            ServiceState::Paused => "paused",
+        }
+    }
+}
+
 /// A service start type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StartType {
@@ -675,6 +690,19 @@ pub enum StartType {
     Manual,
     /// Cannot be started.
     Disabled,
+}
+
+impl StartType {
+    /// As the language writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartType::Boot => "boot",
+            StartType::System => "system",
+            StartType::Automatic => "automatic",
+            StartType::Manual => "manual",
+            StartType::Disabled => "disabled",
+        }
+    }
 }
 
 /// A question about the system.

@@ -9,33 +9,28 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Collected, Coverage, Snapshot, fingerprint};
+use super::{Collected, Coverage, DataKnown, Event, Snapshot};
 use crate::diagnostics::{Code, Diagnostic};
 
-/// Reads every file below `dir` and merges them into one snapshot.
-pub(super) fn load(dir: &Path) -> Result<Snapshot, Diagnostic> {
-    let name = dir.display().to_string();
+/// The files below `dir`, in sorted order, hidden ones left out.
+pub(super) fn files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut files = Vec::new();
     collect(dir, &mut files)?;
-    if files.is_empty() {
-        return Err(Diagnostic::global(
-            Code::UnrecognizedInput,
-            format!("the directory `{name}` holds no input"),
-        )
-        .with_file(name)
-        .with_help("put the exports collected from the system in it: .evtx, .reg, service lists, system.json"));
-    }
-    let mut merged = Snapshot::default();
-    let mut hashes = Vec::new();
-    for file in files {
-        let part = Snapshot::load(&file)?;
-        hashes.extend_from_slice(&part.hash.to_le_bytes());
-        merge(&mut merged, part);
-    }
-    merged.origin = name;
-    merged.hash = fingerprint(&hashes);
-    merged.index();
-    Ok(merged)
+    Ok(files)
+}
+
+/// The error for a directory that holds no input.
+pub(super) fn empty(dir: &Path) -> Diagnostic {
+    let name = dir.display().to_string();
+    Diagnostic::global(
+        Code::UnrecognizedInput,
+        format!("the directory `{name}` holds no input"),
+    )
+    .with_file(name)
+    .with_help(
+        "put the exports collected from the system in it: .evtx, .reg, rendered event exports, \
+         service lists, system.json",
+    )
 }
 
 /// The files below a directory, sorted, skipping hidden ones (`.DS_Store`, editors' files).
@@ -148,10 +143,31 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
             }
         }
     }
+    // The same record from two exports of a log (an .evtx for its named data, a rendered
+    // export for its message) is one event, with what each carries.
+    let mut records: std::collections::HashMap<(u32, u64), usize> = into
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some(((e.log, e.record_id?), i)))
+        .collect();
     for mut e in events {
         e.log = into.logs.intern(logs.get(e.log));
         e.source = into.sources.intern(sources.get(e.source));
-        into.events.push(e);
+        let same = e
+            .record_id
+            .and_then(|r| records.get(&(e.log, r)))
+            .and_then(|&i| into.events.get_mut(i))
+            .filter(|x| x.id == e.id && x.source == e.source);
+        match same {
+            Some(x) => fill(x, e),
+            None => {
+                if let Some(r) = e.record_id {
+                    records.insert((e.log, r), into.events.len());
+                }
+                into.events.push(e);
+            }
+        }
     }
     into.files.extend(files);
     for (name, value) in facts {
@@ -159,6 +175,24 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
     }
     into.collected = union(std::mem::take(&mut into.collected), collected);
     into.skipped.extend(skipped);
+}
+
+/// Fills what an event lacks from another reading of the same record.
+fn fill(into: &mut Event, other: Event) {
+    into.level = into.level.or(other.level);
+    into.time = into.time.or(other.time);
+    into.computer = into.computer.take().or(other.computer);
+    into.message = into.message.take().or(other.message);
+    into.binary = into.binary.take().or(other.binary);
+    let rank = |k: DataKnown| match k {
+        DataKnown::Nothing => 0,
+        DataKnown::Positions => 1,
+        DataKnown::All => 2,
+    };
+    if rank(other.data_known) > rank(into.data_known) {
+        into.data = other.data;
+        into.data_known = other.data_known;
+    }
 }
 
 fn union(a: Collected, b: Collected) -> Collected {

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{
-    Collected, Coverage, DataField, Event, FactValue, FileEntry, Host, Installed, Names, RegData,
-    RegKeyEntry, RegValue, Registry, Service, Snapshot,
+    Collected, Coverage, DataField, DataKnown, Event, FactValue, FileEntry, Host, Installed, Names,
+    RegData, RegKeyEntry, RegValue, Registry, Service, Skipped, Snapshot,
 };
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{Level, RegKey, ServiceState, StartType, Version};
@@ -45,6 +45,16 @@ struct Document {
     facts: Option<BTreeMap<String, FactJson>>,
     #[serde(default)]
     collected: Option<Obj<CollectedJson>>,
+    #[serde(default)]
+    skipped: Option<Vec<Obj<SkippedJson>>>,
+}
+
+/// What loading the inputs a snapshot was made from skipped.
+#[derive(Deserialize)]
+struct SkippedJson {
+    file: String,
+    reason: String,
+    count: u64,
 }
 
 #[derive(Deserialize)]
@@ -110,7 +120,18 @@ struct EventJson {
     #[serde(default)]
     data: DataJson,
     #[serde(default)]
+    data_known: Option<DataKnownJson>,
+    #[serde(default)]
     binary: Option<HexJson>,
+}
+
+/// How much of an event's data its export carried.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DataKnownJson {
+    All,
+    Positions,
+    Nothing,
 }
 
 #[derive(Deserialize)]
@@ -458,8 +479,8 @@ visited!(
     {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DataJson, A::Error> {
             let mut fields = Vec::new();
-            while let Some(ScalarText(value)) = seq.next_element()? {
-                fields.push(DataField { name: None, value });
+            while let Some(NamedText(name, value)) = seq.next_element()? {
+                fields.push(DataField { name, value });
             }
             Ok(DataJson(fields))
         }
@@ -475,6 +496,49 @@ visited!(
         }
         fn visit_unit<E: de::Error>(self) -> Result<DataJson, E> {
             Ok(DataJson(Vec::new()))
+        }
+    }
+);
+
+/// A data field in a list: its text as [`ScalarText`] reads it, or an object with its `name`
+/// (optional) and `value`, for events that name some of their fields and not others.
+struct NamedText(Option<String>, String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedField {
+    #[serde(default)]
+    name: Option<String>,
+    value: ScalarText,
+}
+
+visited!(
+    NamedText,
+    "a string (or a number, a boolean or null, read as text), or an object with a `value` and \
+     a `name`",
+    {
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<NamedText, E> {
+            Ok(NamedText(None, text.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, text: String) -> Result<NamedText, E> {
+            Ok(NamedText(None, text))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<NamedText, E> {
+            Ok(NamedText(None, n.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<NamedText, E> {
+            Ok(NamedText(None, n.to_string()))
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<NamedText, E> {
+            Ok(NamedText(None, b.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<NamedText, E> {
+            Ok(NamedText(None, String::new()))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<NamedText, A::Error> {
+            let NamedField { name, value } =
+                NamedField::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(NamedText(name, value.0))
         }
     }
 );
@@ -544,8 +608,8 @@ impl<'de> Deserialize<'de> for RegValueJson {
     }
 }
 
-const REG_TYPES: &str =
-    "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY or REG_NONE";
+const REG_TYPES: &str = "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, \
+                         REG_NONE, another type's name (REG_LINK) or REG_ and its number";
 
 fn reg_data(ty: &str, data: serde_json::Value) -> Result<RegData, String> {
     use serde_json::Value as J;
@@ -601,12 +665,14 @@ fn reg_data(ty: &str, data: serde_json::Value) -> Result<RegData, String> {
         "REG_BINARY" => bytes(&data)
             .map(RegData::Binary)
             .ok_or_else(|| expected("bytes in hexadecimal, such as \"0a 00 ff 01\"")),
-        "REG_NONE" => bytes(&data)
-            .map(|b| RegData::Other(0, b))
-            .ok_or_else(|| expected("bytes in hexadecimal, such as \"0a 00 ff 01\"")),
-        _ => Err(format!(
-            "`{ty}` is not a registry value type: expected {REG_TYPES}"
-        )),
+        other => match super::reg_type_number(other) {
+            Some(n) => bytes(&data)
+                .map(|b| RegData::Other(n, b))
+                .ok_or_else(|| expected("bytes in hexadecimal, such as \"0a 00 ff 01\"")),
+            None => Err(format!(
+                "`{ty}` is not a registry value type: expected {REG_TYPES}"
+            )),
+        },
     }
 }
 
@@ -786,6 +852,11 @@ fn convert(doc: Document) -> Snapshot {
             computer: e.computer,
             message: e.message,
             data: e.data.0,
+            data_known: match e.data_known {
+                None | Some(DataKnownJson::All) => DataKnown::All,
+                Some(DataKnownJson::Positions) => DataKnown::Positions,
+                Some(DataKnownJson::Nothing) => DataKnown::Nothing,
+            },
             binary: e.binary.map(|b| b.0),
         })
         .collect();
@@ -887,6 +958,16 @@ fn convert(doc: Document) -> Snapshot {
             })
             .collect(),
         collected,
+        skipped: doc
+            .skipped
+            .unwrap_or_default()
+            .into_iter()
+            .map(|Obj(s)| Skipped {
+                file: s.file,
+                reason: s.reason,
+                count: s.count,
+            })
+            .collect(),
         ..Snapshot::default()
     }
 }

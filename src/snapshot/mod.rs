@@ -9,12 +9,17 @@
 //! part is absent, one from a part that was not collected is unknown.
 
 mod bundle;
+mod event_xml;
 pub mod evtx;
 mod json;
+mod load;
 pub mod reg;
+mod rendered;
 pub mod services;
+mod summary;
 mod text;
 pub mod time;
+mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -24,6 +29,8 @@ use crate::ir::{Level, RegKey, ServiceState, StartType, Version};
 
 pub use json::SUPPORTED_VERSIONS;
 pub(crate) use json::{parse_hex as parse_hex_text, parse_version as parse_version_text};
+pub use load::Progress;
+pub use summary::{HiveSummary, LogSummary, SourceCount, Summary};
 
 /// The largest snapshot file read, in bytes.
 pub const MAX_SNAPSHOT_SIZE: u64 = 2 << 30;
@@ -71,7 +78,7 @@ impl Snapshot {
     pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, Diagnostic> {
         let path = path.as_ref();
         if path.is_dir() {
-            return bundle::load(path);
+            return Snapshot::load_merged(&[path], None);
         }
         let name = path.display().to_string();
         let io = |err: std::io::Error| {
@@ -90,26 +97,59 @@ impl Snapshot {
         Snapshot::from_bytes(&bytes, &name)
     }
 
-    /// Reads any input kbrules recognises, by its content rather than its name: a JSON snapshot
-    /// or a registry export (`.reg`). Anything else is E0408, which lists what is read.
+    /// Reads any input kbrules recognises, by its content rather than its name: a JSON
+    /// snapshot, a registry export (`.reg`), an event log file (`.evtx`), a rendered event export
+    /// (`wevtutil qe /f:RenderedXml`, `Get-WinEvent | ConvertTo-Json`) or a service list. Text
+    /// may be UTF-8 or UTF-16LE, as Windows tools write it. Anything else is E0408, which lists
+    /// what is read.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        Snapshot::from_bytes_with(bytes, origin, &|_| {})
+    }
+
+    /// [`Snapshot::from_bytes`], telling `progress` how many bytes were read as it goes (an
+    /// event log file, chunk by chunk; other inputs, not until they are read).
+    pub(crate) fn from_bytes_with(
+        bytes: &[u8],
+        origin: &str,
+        progress: &dyn Fn(u64),
+    ) -> Result<Snapshot, Diagnostic> {
         if reg::is_reg(bytes) {
             return Snapshot::from_reg(bytes, origin);
         }
         if evtx::is_evtx(bytes) {
-            return Snapshot::from_evtx(bytes, origin);
+            return Snapshot::from_events(bytes, origin, |logs, sources| {
+                evtx::read(bytes, origin, logs, sources, progress)
+            });
         }
-        // Before JSON snapshots: a service list may be JSON too (never one with
-        // `kbrules_snapshot`).
-        if services::detect(bytes).is_some() {
-            return Snapshot::from_service_list(bytes, origin);
-        }
-        let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        match text.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{' | b'[') => Snapshot::from_json_bytes(bytes, origin),
+        let text = text::decode(bytes);
+        match text.trim_start().chars().next() {
+            Some('<') if rendered::is_xml(&text) => {
+                Snapshot::from_events(bytes, origin, |logs, sources| {
+                    Ok(rendered::read_xml(&text, origin, logs, sources))
+                })
+            }
+            // A kbrules snapshot says so; other JSON is parsed once to see what it is.
+            Some('{' | '[') if !text.contains("\"kbrules_snapshot\"") => {
+                match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(value) if rendered::is_json(&value) => {
+                        Snapshot::from_events(bytes, origin, |logs, sources| {
+                            Ok(rendered::read_json(value, origin, logs, sources))
+                        })
+                    }
+                    Ok(value) => match services::read_json_value(value, origin) {
+                        Ok((services, skipped)) => {
+                            Ok(Snapshot::from_services(bytes, origin, services, skipped))
+                        }
+                        Err(_) => Snapshot::from_json_bytes(text.as_bytes(), origin),
+                    },
+                    Err(_) => Snapshot::from_json_bytes(text.as_bytes(), origin),
+                }
+            }
+            Some('{' | '[') => Snapshot::from_json_bytes(text.as_bytes(), origin),
+            _ if services::detect(bytes).is_some() => Snapshot::from_service_list(bytes, origin),
             _ => Err(Diagnostic::global(
                 Code::UnrecognizedInput,
-                if text.iter().all(u8::is_ascii_whitespace) {
+                if text.trim().is_empty() {
                     format!("`{origin}` is empty")
                 } else {
                     format!("`{origin}` is not an input kbrules reads")
@@ -119,20 +159,52 @@ impl Snapshot {
             .with_help(
                 "kbrules reads JSON snapshots (`\"kbrules_snapshot\": 1`), registry exports \
                  (`reg export`, `Windows Registry Editor Version 5.00` or `REGEDIT4`), event \
-                 log files (`.evtx`, `wevtutil epl`) and service lists (`Get-Service | \
-                 ConvertTo-Json` or `Export-Csv`, `sc queryex`, `sc qc`)",
+                 log files (`.evtx`, `wevtutil epl`), rendered event exports (`wevtutil qe \
+                 /f:RenderedXml`, `Get-WinEvent | ConvertTo-Json`) and service lists \
+                 (`Get-Service | ConvertTo-Json` or `Export-Csv`, `sc queryex`, `sc qc`)",
             )),
         }
     }
 
-    /// Reads an event log file (`.evtx`): its events, with the logs they are in counted as
-    /// collected. An .evtx holds no rendered message text, so a condition on a message is not
-    /// evaluable on it. Damaged chunks and records are skipped and counted in
-    /// [`Snapshot::skipped`].
-    pub fn from_evtx(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+    /// Reads a rendered event export: `wevtutil qe LOG /f:RenderedXml` (a sequence of `<Event>`
+    /// elements, with or without a root element) or `Get-WinEvent … | ConvertTo-Json` (an array
+    /// of events or one). Unlike an .evtx, these carry the message text; the logs they hold
+    /// count as collected. Events that cannot be read are skipped and counted. Bytes that are
+    /// neither are E0408.
+    pub fn from_event_export(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        let text = text::decode(bytes);
+        if rendered::is_xml(&text) {
+            return Snapshot::from_events(bytes, origin, |logs, sources| {
+                Ok(rendered::read_xml(&text, origin, logs, sources))
+            });
+        }
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) if rendered::is_json(&value) => {
+                Snapshot::from_events(bytes, origin, |logs, sources| {
+                    Ok(rendered::read_json(value, origin, logs, sources))
+                })
+            }
+            _ => Err(Diagnostic::global(
+                Code::UnrecognizedInput,
+                format!("`{origin}` is not a rendered event export"),
+            )
+            .with_file(origin)
+            .with_help(
+                "a rendered event export is what `wevtutil qe LOG /f:RenderedXml` or \
+                 `Get-WinEvent -LogName LOG | ConvertTo-Json` writes",
+            )),
+        }
+    }
+
+    /// A snapshot of the events `read` gives, with the logs they are in counted as collected.
+    fn from_events(
+        bytes: &[u8],
+        origin: &str,
+        read: impl FnOnce(&mut Names, &mut Names) -> Result<(Vec<Event>, Vec<Skipped>), Diagnostic>,
+    ) -> Result<Snapshot, Diagnostic> {
         let mut logs = Names::default();
         let mut sources = Names::default();
-        let (events, skipped) = evtx::read(bytes, origin, &mut logs, &mut sources)?;
+        let (events, skipped) = read(&mut logs, &mut sources)?;
         let read: Vec<String> = logs
             .names
             .iter()
@@ -156,12 +228,32 @@ impl Snapshot {
         Ok(snapshot)
     }
 
+    /// Reads an event log file (`.evtx`): its events, with the logs they are in counted as
+    /// collected. An .evtx holds no rendered message text, so a condition on a message is not
+    /// evaluable on it. Damaged chunks and records are skipped and counted in
+    /// [`Snapshot::skipped`].
+    pub fn from_evtx(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
+        Snapshot::from_events(bytes, origin, |logs, sources| {
+            evtx::read(bytes, origin, logs, sources, &|_| {})
+        })
+    }
+
     /// Reads a service list (`Get-Service | ConvertTo-Json` or `| Export-Csv`,
     /// `Get-CimInstance Win32_Service | ConvertTo-Json`, `sc queryex` with `sc qc`): the services,
     /// counted as the whole list; what the list does not say of a service (a start type, an
     /// account) is unknown.
     pub fn from_service_list(bytes: &[u8], origin: &str) -> Result<Snapshot, Diagnostic> {
         let (services, skipped) = services::read(bytes, origin)?;
+        Ok(Snapshot::from_services(bytes, origin, services, skipped))
+    }
+
+    /// A snapshot of a service list, counted as the whole list.
+    fn from_services(
+        bytes: &[u8],
+        origin: &str,
+        services: Vec<Service>,
+        skipped: Vec<Skipped>,
+    ) -> Snapshot {
         let mut snapshot = Snapshot {
             origin: origin.to_string(),
             hash: fingerprint(bytes),
@@ -174,7 +266,7 @@ impl Snapshot {
             ..Snapshot::default()
         };
         snapshot.index();
-        Ok(snapshot)
+        snapshot
     }
 
     /// Reads a registry export (`.reg`): its keys and values, and every key it holds, with
@@ -410,8 +502,10 @@ impl RegData {
             RegData::Dword(_) => "REG_DWORD".into(),
             RegData::Qword(_) => "REG_QWORD".into(),
             RegData::Binary(_) => "REG_BINARY".into(),
-            RegData::Other(0, _) => "REG_NONE".into(),
-            RegData::Other(n, _) => format!("REG_{n}"),
+            RegData::Other(n, _) => match OTHER_REG_TYPES.iter().find(|(_, t)| t == n) {
+                Some((name, _)) => (*name).into(),
+                None => format!("REG_{n}"),
+            },
         }
     }
 
@@ -426,6 +520,32 @@ impl RegData {
             RegData::Binary(bytes) | RegData::Other(_, bytes) => hex(bytes),
         }
     }
+}
+
+/// The registry value types kept as raw bytes, by name and number.
+const OTHER_REG_TYPES: &[(&str, u32)] = &[
+    ("REG_NONE", 0),
+    ("REG_DWORD_BIG_ENDIAN", 5),
+    ("REG_LINK", 6),
+    ("REG_RESOURCE_LIST", 8),
+    ("REG_FULL_RESOURCE_DESCRIPTOR", 9),
+    ("REG_RESOURCE_REQUIREMENTS_LIST", 10),
+];
+
+/// The number of a type kept as raw bytes, from its name (in capitals) or `REG_` and its
+/// number.
+pub(crate) fn reg_type_number(upper: &str) -> Option<u32> {
+    OTHER_REG_TYPES
+        .iter()
+        .find(|(name, _)| *name == upper)
+        .map(|(_, n)| *n)
+        .or_else(|| {
+            let digits = upper.strip_prefix("REG_")?;
+            let n: u32 = digits.parse().ok()?;
+            // The types with a form of their own are written by name.
+            (digits.bytes().all(|b| b.is_ascii_digit()) && !matches!(n, 1 | 2 | 3 | 4 | 7 | 11))
+                .then_some(n)
+        })
 }
 
 /// Bytes as space-separated lowercase hex pairs.
@@ -567,6 +687,9 @@ pub struct Event {
     pub message: Option<String>,
     /// The insertion strings, in order, with their names when the event names them.
     pub data: Vec<DataField>,
+    /// How much of the data fields the export carried: a field it did not carry is unknown,
+    /// not missing.
+    pub data_known: DataKnown,
     /// The binary data.
     pub binary: Option<Vec<u8>>,
 }
@@ -584,6 +707,31 @@ impl Event {
             .iter()
             .find(|f| f.name.as_deref().is_some_and(|n| eq_fold(n, name)))
             .map(|f| f.value.as_str())
+    }
+}
+
+/// How much of an event's data fields an export carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataKnown {
+    /// All of them, by position and by name where the event names them (an .evtx, a rendered
+    /// XML export, a JSON snapshot).
+    #[default]
+    All,
+    /// Their positions and text but not their names (`Get-WinEvent | ConvertTo-Json`).
+    Positions,
+    /// None: the export left them out (`Select-Object` without `Properties`).
+    Nothing,
+}
+
+impl DataKnown {
+    /// Whether a field missing by position is known to be missing.
+    pub fn positions(self) -> bool {
+        self != DataKnown::Nothing
+    }
+
+    /// Whether a field missing by name is known to be missing.
+    pub fn names(self) -> bool {
+        self == DataKnown::All
     }
 }
 

@@ -114,7 +114,7 @@ pub fn detect_service_list(bytes: &[u8]) -> Option<ServiceFormat> {
 
 /// Which service-list format bytes hold, if any (recognised by content, not by file name).
 pub(crate) fn detect(bytes: &[u8]) -> Option<ServiceFormat> {
-    match recognise(&decode(bytes)) {
+    match recognise(&super::text::decode(bytes)) {
         Recognised::Json(_) => Some(ServiceFormat::PowerShellJson),
         Recognised::Csv => Some(ServiceFormat::PowerShellCsv),
         Recognised::Sc => Some(ServiceFormat::ScText),
@@ -122,10 +122,25 @@ pub(crate) fn detect(bytes: &[u8]) -> Option<ServiceFormat> {
     }
 }
 
+/// Reads parsed JSON that is a service list (`Ok`), or gives it back (`Err`).
+pub(crate) fn read_json_value(
+    value: serde_json::Value,
+    origin: &str,
+) -> Result<(Vec<Service>, Vec<Skipped>), serde_json::Value> {
+    if !json::is_list(&value) {
+        return Err(value);
+    }
+    let mut list = List::default();
+    if let Ok(entries) = json::entries(value) {
+        json::read(&entries, &mut list);
+    }
+    Ok(list.finish(origin))
+}
+
 /// Reads a service list; a malformed entry is skipped and counted, a file that is not a service
 /// list is an error with a code.
 pub(crate) fn read(bytes: &[u8], origin: &str) -> Result<(Vec<Service>, Vec<Skipped>), Diagnostic> {
-    let text = decode(bytes);
+    let text = super::text::decode(bytes);
     let mut list = List::default();
     let not_a_list = |message: String| {
         Diagnostic::global(Code::InvalidServiceList, message)
@@ -322,26 +337,4 @@ fn fold(name: &str) -> String {
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
         .flat_map(char::to_lowercase)
         .collect()
-}
-
-/// The file's text: UTF-16LE (with its mark, or a NUL second byte), or 8-bit.
-fn decode(bytes: &[u8]) -> String {
-    let utf16 = match bytes {
-        [0xff, 0xfe, rest @ ..] => Some(rest),
-        [first, 0, ..] if *first != 0 => Some(bytes),
-        _ => None,
-    };
-    if let Some(rest) = utf16 {
-        let units = rest.chunks_exact(2).map(|pair| {
-            u16::from_le_bytes([
-                pair.first().copied().unwrap_or(0),
-                pair.get(1).copied().unwrap_or(0),
-            ])
-        });
-        return char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect();
-    }
-    let rest = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    super::text::eight_bit(rest)
 }

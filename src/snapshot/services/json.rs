@@ -30,6 +30,19 @@ pub(super) fn entries(value: Value) -> Result<Vec<Value>, bool> {
     }
 }
 
+/// Whether a JSON value is a service list, as [`entries`] reads one.
+pub(super) fn is_list(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(is_service),
+        Value::Object(map) if map.contains_key("kbrules_snapshot") => false,
+        Value::Object(_) if is_service(value) => true,
+        Value::Object(map) => {
+            map.len() == 2 && get(map, "value").is_some_and(|v| v.is_array() && is_list(v))
+        }
+        _ => false,
+    }
+}
+
 fn take(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
     let found = map.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
     map.remove(&found)

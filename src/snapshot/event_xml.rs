@@ -1,0 +1,350 @@
+//! Event records as XML: the scanner that reads one `<Event>` element into what the model
+//! holds. The event log reader feeds it the XML the `evtx` crate renders for each record; the
+//! rendered-event reader feeds it each `<Event>` of a `wevtutil qe /f:RenderedXml` export, which
+//! adds `RenderingInfo` with the message. It owns no file format, only the element's layout.
+
+use super::{DataField, DataKnown, Event, Names};
+use crate::ir::Level;
+
+/// Keyword bits of the Security log's audit events.
+pub(crate) const AUDIT_SUCCESS: u64 = 0x0020_0000_0000_0000;
+pub(crate) const AUDIT_FAILURE: u64 = 0x0010_0000_0000_0000;
+
+/// What the model takes from one record.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    pub(crate) channel: Option<String>,
+    pub(crate) provider_name: Option<String>,
+    pub(crate) event_source_name: Option<String>,
+    pub(crate) id: Option<u16>,
+    pub(crate) level: Option<u8>,
+    pub(crate) keywords: Option<u64>,
+    pub(crate) time: Option<String>,
+    pub(crate) record_id: Option<u64>,
+    pub(crate) computer: Option<String>,
+    pub(crate) data: Vec<DataField>,
+    pub(crate) binary: Option<Vec<u8>>,
+    /// `RenderingInfo/Message`: only a rendered export has one.
+    pub(crate) message: Option<String>,
+}
+
+impl Record {
+    /// The event, its log and source interned.
+    pub(crate) fn into_event(self, logs: &mut Names, sources: &mut Names) -> Event {
+        Event {
+            log: logs.intern(self.channel.as_deref().unwrap_or("")),
+            source: sources.intern(self.provider().unwrap_or("")),
+            id: self.id.unwrap_or(0),
+            level: self.level(),
+            time: self
+                .time
+                .as_deref()
+                .and_then(|t| super::time::parse(t).ok()),
+            record_id: self.record_id,
+            computer: self.computer,
+            message: self.message,
+            data: self.data,
+            data_known: DataKnown::All,
+            binary: self.binary,
+        }
+    }
+
+    pub(crate) fn provider(&self) -> Option<&str> {
+        self.provider_name
+            .as_deref()
+            .or(self.event_source_name.as_deref())
+    }
+
+    pub(crate) fn level(&self) -> Option<Level> {
+        let audit = |level| match self.keywords {
+            Some(k) if k & AUDIT_SUCCESS != 0 => Level::AuditSuccess,
+            Some(k) if k & AUDIT_FAILURE != 0 => Level::AuditFailure,
+            _ => level,
+        };
+        match self.level? {
+            0 | 4 => Some(audit(Level::Information)),
+            1 => Some(Level::Critical),
+            2 => Some(Level::Error),
+            3 => Some(Level::Warning),
+            5 => Some(Level::Verbose),
+            _ => None,
+        }
+    }
+
+    /// Scans a record's XML as the crate renders it: well-formed, escaped, no DTD.
+    pub(crate) fn from_xml(xml: &str) -> Record {
+        let mut record = Record::default();
+        // The open elements: local name, whether it has element children, its `Name` attribute.
+        let mut stack: Vec<(&str, bool, Option<String>)> = Vec::new();
+        // The text of the innermost element since it opened (what a leaf holds).
+        let mut text = String::new();
+        let mut rest = xml;
+        while let Some((before, after)) = rest.split_once('<') {
+            unescape_into(before, &mut text);
+            if let Some(r) = after.strip_prefix('?') {
+                rest = r.split_once("?>").map_or("", |(_, r)| r);
+            } else if let Some(r) = after.strip_prefix("!--") {
+                rest = r.split_once("-->").map_or("", |(_, r)| r);
+            } else if let Some(r) = after.strip_prefix("![CDATA[") {
+                let (cdata, r) = r.split_once("]]>").unwrap_or((r, ""));
+                text.push_str(cdata);
+                rest = r;
+            } else if let Some(r) = after.strip_prefix('/') {
+                rest = r.split_once('>').map_or("", |(_, r)| r);
+                if let Some((name, false, data_name)) = stack.pop() {
+                    record.leaf(&stack, name, data_name, &text);
+                }
+                text.clear();
+            } else {
+                let (tag, r, empty) = split_tag(after);
+                rest = r;
+                let name = local(tag.split([' ', '\t', '\r', '\n']).next().unwrap_or(""));
+                if let Some(parent) = stack.last_mut() {
+                    parent.1 = true;
+                }
+                let data_name = record.attributes(&stack, name, tag);
+                text.clear();
+                if empty {
+                    record.leaf(&stack, name, data_name, "");
+                } else {
+                    stack.push((name, false, data_name));
+                }
+            }
+        }
+        record
+    }
+
+    /// Takes the attributes of an element opening under `stack`; returns its `Name` attribute
+    /// when it is an `EventData/Data` element.
+    fn attributes(
+        &mut self,
+        stack: &[(&str, bool, Option<String>)],
+        name: &str,
+        tag: &str,
+    ) -> Option<String> {
+        match (path(stack).as_slice(), name) {
+            (["Event", "System"], "Provider") => {
+                for (key, value) in attributes(tag) {
+                    match key {
+                        "Name" => self.provider_name = Some(value),
+                        "EventSourceName" => self.event_source_name = Some(value),
+                        _ => {}
+                    }
+                }
+                None
+            }
+            (["Event", "System"], "TimeCreated") => {
+                self.time = attributes(tag)
+                    .find(|(key, _)| *key == "SystemTime")
+                    .map(|(_, v)| v);
+                None
+            }
+            (["Event", "EventData"], "Data") => attributes(tag)
+                .find(|(key, _)| *key == "Name")
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Takes the text of a leaf element closing under `stack`.
+    fn leaf(
+        &mut self,
+        stack: &[(&str, bool, Option<String>)],
+        name: &str,
+        data_name: Option<String>,
+        text: &str,
+    ) {
+        match (path(stack).as_slice(), name) {
+            (["Event", "System"], "Channel") => self.channel = Some(text.to_string()),
+            (["Event", "System"], "Computer") => self.computer = Some(text.to_string()),
+            (["Event", "System"], "EventID") => {
+                self.id = text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|n| u16::try_from(n & 0xffff).ok());
+            }
+            (["Event", "System"], "Level") => self.level = text.trim().parse().ok(),
+            (["Event", "System"], "Keywords") => {
+                let t = text.trim();
+                self.keywords = t
+                    .strip_prefix("0x")
+                    .map_or_else(|| t.parse().ok(), |hex| u64::from_str_radix(hex, 16).ok());
+            }
+            (["Event", "System"], "EventRecordID") => self.record_id = text.trim().parse().ok(),
+            (["Event", "EventData"], "Data") => self.data.push(DataField {
+                name: data_name,
+                value: text.to_string(),
+            }),
+            (["Event", "EventData"], "Binary") => self.binary = parse_hex(text.trim()),
+            (["Event", "RenderingInfo"], "Message") => self.message = Some(text.to_string()),
+            (["Event", "UserData", _], _) => self.data.push(DataField {
+                name: Some(name.to_string()),
+                value: text.to_string(),
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// The local names of the open elements.
+fn path<'a>(stack: &[(&'a str, bool, Option<String>)]) -> Vec<&'a str> {
+    stack.iter().map(|(name, _, _)| *name).collect()
+}
+
+/// A name without its namespace prefix.
+fn local(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Splits a start tag (after its `<`) from what follows it, minding quoted values; says
+/// whether it closes itself (`/>`).
+fn split_tag(after: &str) -> (&str, &str, bool) {
+    let mut quote = None;
+    for (i, c) in after.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => {
+                let (tag, rest) = after.split_at(i);
+                let rest = rest.strip_prefix('>').unwrap_or(rest);
+                return match tag.strip_suffix('/') {
+                    Some(tag) => (tag, rest, true),
+                    None => (tag, rest, false),
+                };
+            }
+            _ => {}
+        }
+    }
+    (after, "", false)
+}
+
+/// The attributes of a start tag, values unescaped.
+fn attributes(tag: &str) -> impl Iterator<Item = (&str, String)> {
+    let mut rest = tag
+        .split_once(|c: char| c.is_whitespace())
+        .map_or("", |(_, r)| r);
+    std::iter::from_fn(move || {
+        let (key, r) = rest.split_once('=')?;
+        let r = r.trim_start();
+        let quote = r.chars().next()?;
+        let (value, r) = r.get(1..)?.split_once(quote)?;
+        rest = r;
+        let mut text = String::new();
+        unescape_into(value, &mut text);
+        Some((local(key.trim()), text))
+    })
+}
+
+/// Appends XML text with its character and entity references resolved; an unknown reference
+/// stays as written.
+fn unescape_into(text: &str, out: &mut String) {
+    let mut rest = text;
+    while let Some((before, after)) = rest.split_once('&') {
+        out.push_str(before);
+        let resolved = after.split_once(';').and_then(|(entity, r)| {
+            let c = match entity {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let n = match entity.strip_prefix("#x").or(entity.strip_prefix("#X")) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => entity.strip_prefix('#')?.parse().ok()?,
+                    };
+                    char::from_u32(n)?
+                }
+            };
+            Some((c, r))
+        });
+        match resolved {
+            Some((c, r)) => {
+                out.push(c);
+                rest = r;
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Hex digits as bytes; `None` when they are not an even number of hex digits.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_a_classic_record() {
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>
+<Provider Name="Service Control Manager" Guid="{555908d1}" EventSourceName="Service Control Manager"/>
+<EventID Qualifiers="16384">7036</EventID><Level>4</Level><Keywords>0x8080000000000000</Keywords>
+<TimeCreated SystemTime="2020-09-23T16:57:41.3726306Z"/><EventRecordID>42</EventRecordID>
+<Channel>System</Channel><Computer>HOST</Computer><Security/></System>
+<EventData><Data Name="param1">A &amp; B &lt;x&gt;</Data><Data>two</Data><Data/><Binary>0A0b</Binary></EventData></Event>"#;
+        let r = Record::from_xml(xml);
+        assert_eq!(r.provider(), Some("Service Control Manager"));
+        assert_eq!(r.id, Some(7036));
+        assert_eq!(r.level(), Some(Level::Information));
+        assert_eq!(r.time.as_deref(), Some("2020-09-23T16:57:41.3726306Z"));
+        assert_eq!(r.record_id, Some(42));
+        assert_eq!(r.channel.as_deref(), Some("System"));
+        assert_eq!(r.computer.as_deref(), Some("HOST"));
+        let data: Vec<_> = r
+            .data
+            .iter()
+            .map(|d| (d.name.as_deref(), d.value.as_str()))
+            .collect();
+        assert_eq!(
+            data,
+            [(Some("param1"), "A & B <x>"), (None, "two"), (None, "")]
+        );
+        assert_eq!(r.binary, Some(vec![10, 11]));
+    }
+
+    #[test]
+    fn scans_user_data_and_audit_keywords() {
+        let xml = r#"<Event><System><Provider Name="Microsoft-Windows-Eventlog"/><EventID>1102</EventID>
+<Level>4</Level><Keywords>0x4020000000000000</Keywords><Channel>Security</Channel></System>
+<UserData><LogFileCleared xmlns="x"><SubjectUserName>admin</SubjectUserName><BackupPath></BackupPath></LogFileCleared></UserData></Event>"#;
+        let r = Record::from_xml(xml);
+        assert_eq!(r.level(), Some(Level::AuditSuccess));
+        let data: Vec<_> = r
+            .data
+            .iter()
+            .map(|d| (d.name.as_deref(), d.value.as_str()))
+            .collect();
+        assert_eq!(
+            data,
+            [(Some("SubjectUserName"), "admin"), (Some("BackupPath"), "")]
+        );
+    }
+
+    #[test]
+    fn reads_escapes() {
+        let mut out = String::new();
+        unescape_into("a&#65;&#x42;&bogus;&", &mut out);
+        assert_eq!(out, "aAB&bogus;&");
+    }
+}
