@@ -73,7 +73,7 @@ impl Report {
 pub struct RulesSummary {
     /// The number of rules.
     pub count: usize,
-    /// A fingerprint of the rule files' names and text (64-bit FNV-1a, hex).
+    /// A fingerprint of the rule files' names and text (64-bit, FNV-1a over 8-byte words, hex).
     pub hash: String,
 }
 
@@ -82,7 +82,7 @@ pub struct RulesSummary {
 pub struct SnapshotSummary {
     /// Where it came from.
     pub source: String,
-    /// A fingerprint of its bytes (64-bit FNV-1a, hex).
+    /// A fingerprint of its bytes (64-bit, FNV-1a over 8-byte words, hex).
     pub hash: String,
     /// The number of event records.
     pub events: usize,

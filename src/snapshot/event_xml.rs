@@ -19,7 +19,8 @@ pub(crate) struct Record {
     pub(crate) id: Option<u16>,
     pub(crate) level: Option<u8>,
     pub(crate) keywords: Option<u64>,
-    pub(crate) time: Option<String>,
+    /// `TimeCreated@SystemTime`, read.
+    pub(crate) time: Option<i64>,
     pub(crate) record_id: Option<u64>,
     pub(crate) computer: Option<String>,
     pub(crate) data: Vec<DataField>,
@@ -36,10 +37,7 @@ impl Record {
             source: sources.intern(self.provider().unwrap_or("")),
             id: self.id.unwrap_or(0),
             level: self.level(),
-            time: self
-                .time
-                .as_deref()
-                .and_then(|t| super::time::parse(t).ok()),
+            time: self.time,
             record_id: self.record_id,
             computer: self.computer,
             message: self.message,
@@ -71,58 +69,89 @@ impl Record {
         }
     }
 
-    /// Scans a record's XML as the crate renders it: well-formed, escaped, no DTD.
+    /// Scans a record's XML as the crate renders it: well-formed, escaped, no DTD. One pass
+    /// over the bytes; the text of an element is gathered only when the model keeps it.
     pub(crate) fn from_xml(xml: &str) -> Record {
         let mut record = Record::default();
-        // The open elements: local name, whether it has element children, its `Name` attribute.
-        let mut stack: Vec<(&str, bool, Option<String>)> = Vec::new();
-        // The text of the innermost element since it opened (what a leaf holds).
+        // The local names of the open elements, and what each is.
+        let mut names: Vec<&str> = Vec::with_capacity(8);
+        let mut open: Vec<Open> = Vec::with_capacity(8);
+        // The text of the innermost element since it opened, when it is kept.
         let mut text = String::new();
-        let mut rest = xml;
-        while let Some((before, after)) = rest.split_once('<') {
-            unescape_into(before, &mut text);
-            if let Some(r) = after.strip_prefix('?') {
-                rest = r.split_once("?>").map_or("", |(_, r)| r);
-            } else if let Some(r) = after.strip_prefix("!--") {
-                rest = r.split_once("-->").map_or("", |(_, r)| r);
+        let mut at = 0;
+        let bytes = xml.as_bytes();
+        while let Some(lt) = bytes
+            .get(at..)
+            .and_then(|r| memchr::memchr(b'<', r))
+            .map(|i| at + i)
+        {
+            let keeping = open
+                .last()
+                .is_some_and(|o| o.slot != Slot::Ignored && !o.children);
+            if keeping {
+                unescape_into(xml.get(at..lt).unwrap_or(""), &mut text);
+            }
+            let after = xml.get(lt + 1..).unwrap_or("");
+            let skip_past = |end: &str, from: usize| {
+                xml.get(from..)
+                    .and_then(|r| r.find(end))
+                    .map_or(xml.len(), |i| from + i + end.len())
+            };
+            if after.starts_with('?') {
+                at = skip_past("?>", lt);
+            } else if after.starts_with("!--") {
+                at = skip_past("-->", lt);
             } else if let Some(r) = after.strip_prefix("![CDATA[") {
-                let (cdata, r) = r.split_once("]]>").unwrap_or((r, ""));
-                text.push_str(cdata);
-                rest = r;
-            } else if let Some(r) = after.strip_prefix('/') {
-                rest = r.split_once('>').map_or("", |(_, r)| r);
-                if let Some((name, false, data_name)) = stack.pop() {
-                    record.leaf(&stack, name, data_name, &text);
+                let end = r.find("]]>").unwrap_or(r.len());
+                if keeping {
+                    text.push_str(r.get(..end).unwrap_or(""));
+                }
+                at = skip_past("]]>", lt);
+            } else if after.starts_with('/') {
+                at = bytes
+                    .get(lt..)
+                    .and_then(|r| memchr::memchr(b'>', r))
+                    .map_or(xml.len(), |i| lt + i + 1);
+                let name = names.pop().unwrap_or("");
+                if let Some(o) = open.pop()
+                    && !o.children
+                {
+                    record.leaf(o.slot, name, o.data_name, &mut text);
                 }
                 text.clear();
             } else {
-                let (tag, r, empty) = split_tag(after);
-                rest = r;
-                let name = local(tag.split([' ', '\t', '\r', '\n']).next().unwrap_or(""));
-                if let Some(parent) = stack.last_mut() {
-                    parent.1 = true;
+                let (tag, rest, empty) = split_tag(after);
+                at = xml.len() - rest.len();
+                let end = tag
+                    .bytes()
+                    .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                    .unwrap_or(tag.len());
+                let name = local(tag.get(..end).unwrap_or(tag));
+                if let Some(parent) = open.last_mut() {
+                    parent.children = true;
                 }
-                let data_name = record.attributes(&stack, name, tag);
+                let slot = Slot::of(&names, name);
+                let data_name = record.attributes(&names, name, tag);
                 text.clear();
                 if empty {
-                    record.leaf(&stack, name, data_name, "");
+                    record.leaf(slot, name, data_name, &mut String::new());
                 } else {
-                    stack.push((name, false, data_name));
+                    names.push(name);
+                    open.push(Open {
+                        slot,
+                        children: false,
+                        data_name,
+                    });
                 }
             }
         }
         record
     }
 
-    /// Takes the attributes of an element opening under `stack`; returns its `Name` attribute
-    /// when it is an `EventData/Data` element.
-    fn attributes(
-        &mut self,
-        stack: &[(&str, bool, Option<String>)],
-        name: &str,
-        tag: &str,
-    ) -> Option<String> {
-        match (path(stack).as_slice(), name) {
+    /// Takes the attributes of an element opening under `parents`; returns its `Name`
+    /// attribute when it is an `EventData/Data` element.
+    fn attributes(&mut self, parents: &[&str], name: &str, tag: &str) -> Option<String> {
+        match (parents, name) {
             (["Event", "System"], "Provider") => {
                 for (key, value) in attributes(tag) {
                     match key {
@@ -136,7 +165,7 @@ impl Record {
             (["Event", "System"], "TimeCreated") => {
                 self.time = attributes(tag)
                     .find(|(key, _)| *key == "SystemTime")
-                    .map(|(_, v)| v);
+                    .and_then(|(_, v)| super::time::parse(&v).ok());
                 None
             }
             (["Event", "EventData"], "Data") => attributes(tag)
@@ -146,69 +175,105 @@ impl Record {
         }
     }
 
-    /// Takes the text of a leaf element closing under `stack`.
-    fn leaf(
-        &mut self,
-        stack: &[(&str, bool, Option<String>)],
-        name: &str,
-        data_name: Option<String>,
-        text: &str,
-    ) {
-        match (path(stack).as_slice(), name) {
-            (["Event", "System"], "Channel") => self.channel = Some(text.to_string()),
-            (["Event", "System"], "Computer") => self.computer = Some(text.to_string()),
-            (["Event", "System"], "EventID") => {
+    /// Takes the text of a leaf element named `name` that closed.
+    fn leaf(&mut self, slot: Slot, name: &str, data_name: Option<String>, text: &mut String) {
+        match slot {
+            Slot::Ignored => {}
+            Slot::Channel => self.channel = Some(std::mem::take(text)),
+            Slot::Computer => self.computer = Some(std::mem::take(text)),
+            Slot::EventId => {
                 self.id = text
                     .trim()
                     .parse::<u32>()
                     .ok()
                     .and_then(|n| u16::try_from(n & 0xffff).ok());
             }
-            (["Event", "System"], "Level") => self.level = text.trim().parse().ok(),
-            (["Event", "System"], "Keywords") => {
+            Slot::Level => self.level = text.trim().parse().ok(),
+            Slot::Keywords => {
                 let t = text.trim();
                 self.keywords = t
                     .strip_prefix("0x")
                     .map_or_else(|| t.parse().ok(), |hex| u64::from_str_radix(hex, 16).ok());
             }
-            (["Event", "System"], "EventRecordID") => self.record_id = text.trim().parse().ok(),
-            (["Event", "EventData"], "Data") => self.data.push(DataField {
+            Slot::RecordId => self.record_id = text.trim().parse().ok(),
+            Slot::Data => self.data.push(DataField {
                 name: data_name,
-                value: text.to_string(),
+                value: std::mem::take(text),
             }),
-            (["Event", "EventData"], "Binary") => self.binary = parse_hex(text.trim()),
-            (["Event", "RenderingInfo"], "Message") => self.message = Some(text.to_string()),
-            (["Event", "UserData", _], _) => self.data.push(DataField {
+            Slot::Binary => self.binary = parse_hex(text.trim()),
+            Slot::Message => self.message = Some(std::mem::take(text)),
+            Slot::UserData => self.data.push(DataField {
                 name: Some(name.to_string()),
-                value: text.to_string(),
+                value: std::mem::take(text),
             }),
-            _ => {}
         }
     }
 }
 
-/// The local names of the open elements.
-fn path<'a>(stack: &[(&'a str, bool, Option<String>)]) -> Vec<&'a str> {
-    stack.iter().map(|(name, _, _)| *name).collect()
+/// An open element: what its text would be, whether it has element children (then it is no
+/// leaf), and its `Name` attribute when it is an `EventData/Data` element.
+struct Open {
+    slot: Slot,
+    children: bool,
+    data_name: Option<String>,
+}
+
+/// What a leaf's text is to the model, known from where the element opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Ignored,
+    Channel,
+    Computer,
+    EventId,
+    Level,
+    Keywords,
+    RecordId,
+    Data,
+    Binary,
+    Message,
+    UserData,
+}
+
+impl Slot {
+    fn of(parents: &[&str], name: &str) -> Slot {
+        match (parents, name) {
+            (["Event", "System"], "Channel") => Slot::Channel,
+            (["Event", "System"], "Computer") => Slot::Computer,
+            (["Event", "System"], "EventID") => Slot::EventId,
+            (["Event", "System"], "Level") => Slot::Level,
+            (["Event", "System"], "Keywords") => Slot::Keywords,
+            (["Event", "System"], "EventRecordID") => Slot::RecordId,
+            (["Event", "EventData"], "Data") => Slot::Data,
+            (["Event", "EventData"], "Binary") => Slot::Binary,
+            (["Event", "RenderingInfo"], "Message") => Slot::Message,
+            (["Event", "UserData", _], _) => Slot::UserData,
+            _ => Slot::Ignored,
+        }
+    }
 }
 
 /// A name without its namespace prefix.
 fn local(name: &str) -> &str {
-    name.rsplit_once(':').map_or(name, |(_, local)| local)
+    // Names are short: a loop beats a search.
+    match name.bytes().rposition(|b| b == b':') {
+        Some(i) => name.get(i + 1..).unwrap_or(name),
+        None => name,
+    }
 }
 
 /// Splits a start tag (after its `<`) from what follows it, minding quoted values; says
 /// whether it closes itself (`/>`).
 fn split_tag(after: &str) -> (&str, &str, bool) {
+    // The delimiters are ASCII, so each byte index found is a character boundary.
     let mut quote = None;
-    for (i, c) in after.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
+    for (i, b) in after.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
             (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => {
                 let (tag, rest) = after.split_at(i);
-                let rest = rest.strip_prefix('>').unwrap_or(rest);
+                let rest = rest.get(1..).unwrap_or("");
                 return match tag.strip_suffix('/') {
                     Some(tag) => (tag, rest, true),
                     None => (tag, rest, false),
@@ -307,7 +372,10 @@ mod tests {
         assert_eq!(r.provider(), Some("Service Control Manager"));
         assert_eq!(r.id, Some(7036));
         assert_eq!(r.level(), Some(Level::Information));
-        assert_eq!(r.time.as_deref(), Some("2020-09-23T16:57:41.3726306Z"));
+        assert_eq!(
+            r.time.map(super::super::time::format).as_deref(),
+            Some("2020-09-23T16:57:41.372Z")
+        );
         assert_eq!(r.record_id, Some(42));
         assert_eq!(r.channel.as_deref(), Some("System"));
         assert_eq!(r.computer.as_deref(), Some("HOST"));

@@ -59,10 +59,11 @@ pub(crate) fn read(
     origin: &str,
     logs: &mut Names,
     sources: &mut Names,
+    threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<(Vec<Event>, Vec<Skipped>), Diagnostic> {
     let mut events = Vec::new();
-    let skipped = for_each_record(bytes, origin, progress, |record| {
+    let skipped = for_each_record(bytes, origin, threads, progress, |record| {
         events.push(record.into_event(logs, sources));
     })?;
     Ok((events, skipped))
@@ -106,7 +107,7 @@ pub fn read_evtx_events(
     origin: &str,
 ) -> Result<(Vec<NamedEvent>, Vec<Skipped>), Diagnostic> {
     let (mut logs, mut sources) = (Names::default(), Names::default());
-    let (events, skipped) = read(bytes, origin, &mut logs, &mut sources, &|_| {})?;
+    let (events, skipped) = read(bytes, origin, &mut logs, &mut sources, cores(), &|_| {})?;
     let events = events
         .into_iter()
         .map(|e| {
@@ -121,10 +122,13 @@ pub fn read_evtx_events(
 }
 
 /// Calls `f` with each record that reads, in order, and returns what was skipped; tells
-/// `progress` of each chunk (64 KiB) once its records are read.
+/// `progress` of each chunk (64 KiB) once its records are read. Chunks are rendered and
+/// scanned on `threads` of the crate's worker threads (1: on the calling thread), and handed
+/// back in file order.
 fn for_each_record(
     bytes: &[u8],
     origin: &str,
+    threads: usize,
     progress: &dyn Fn(u64),
     mut f: impl FnMut(Record),
 ) -> Result<Vec<Skipped>, Diagnostic> {
@@ -132,7 +136,7 @@ fn for_each_record(
         return Err(not_evtx(origin, "it does not start with `ElfFile`"));
     }
     let settings = ParserSettings::default()
-        .num_threads(1)
+        .num_threads(threads.max(1))
         .indent(false)
         .validate_checksums(false);
     let mut parser = EvtxParser::from_read_seek(Cursor::new(bytes))
@@ -141,22 +145,23 @@ fn for_each_record(
     // Per reason: the first occurrence and the count.
     let mut chunks: Option<(String, u64)> = None;
     let mut records: Option<(String, u64)> = None;
-    // Records carry the first record id of their chunk, which tells where a chunk ends.
+    // Each record is scanned where it is rendered; it comes back with the first record id of
+    // its chunk, which tells where a chunk ends.
     let records_of_chunks = parser.serialized_records(|record| {
         record.and_then(|record| {
             let chunk = record.chunk.header.first_event_record_id;
-            record.into_xml_bytes().map(|xml| (chunk, xml.data))
+            record.into_xml_bytes().map(|xml| (chunk, scan(&xml.data)))
         })
     });
     let mut chunk = None;
     for item in records_of_chunks {
         match item {
-            Ok((first, xml)) => {
+            Ok((first, record)) => {
                 if chunk.is_some_and(|c| c != first) {
                     progress(CHUNK_SIZE);
                 }
                 chunk = Some(first);
-                f(Record::from_xml(&String::from_utf8_lossy(&xml)));
+                f(record);
             }
             Err(err) => {
                 let slot = match err {
@@ -185,6 +190,20 @@ fn for_each_record(
         })
         .collect();
     Ok(skipped)
+}
+
+/// The cores of the machine: how many threads an event log is read on by default.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A record's XML, as the crate renders it (UTF-8; the lossy path is for a record it got
+/// wrong), scanned.
+fn scan(xml: &[u8]) -> Record {
+    match std::str::from_utf8(xml) {
+        Ok(text) => Record::from_xml(text),
+        Err(_) => Record::from_xml(&String::from_utf8_lossy(xml)),
+    }
 }
 
 /// An error of the crate, with its causes, in lowercase as messages are written.
