@@ -938,3 +938,51 @@ fn snapshot_writes_nothing_when_an_input_cannot_be_read() {
     assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn snapshot_summary_of_a_registry_export_a_service_list_and_a_mixed_bundle() {
+    let reg = "../shared/data/reg/atlas/win10_20H2_default_drivers_start.reg";
+    let out = run(&["snapshot", reg, "--summary"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  events: 0 in 0 logs\n  registry: 258 keys, 258 values\n    HKLM: 258 keys, 258 values\n  services: not collected\n"),
+        "{text}"
+    );
+    let list = "tests/fixtures/services/sc-queryex-and-qc.txt";
+    let text = stdout(&run(&["snapshot", list, "--summary"]));
+    assert!(text.contains("  services: 4\n"), "{text}");
+    assert!(
+        text.contains("  skipped:\n    1 in tests/fixtures/services/sc-queryex-and-qc.txt: "),
+        "{text}"
+    );
+    // A bundle mixing them with a damaged event log: the skipped chunks are reported.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(reg, dir.path().join("drivers.reg")).unwrap();
+    std::fs::copy(list, dir.path().join("services.txt")).unwrap();
+    std::fs::copy(
+        "../shared/data/evtx/damaged/sysmon_bad-chunk.evtx",
+        dir.path().join("sysmon.evtx"),
+    )
+    .unwrap();
+    let out = kbrules()
+        .args(["snapshot", "--summary"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Not a terminal: no progress bar, nothing on stderr.
+    assert_eq!(stderr(&out), "");
+    let text = stdout(&out);
+    for line in [
+        "  events: 358 in 1 log\n",
+        "    Microsoft-Windows-Sysmon/Operational: 358\n",
+        "      Microsoft-Windows-Sysmon 1: 227\n",
+        "  registry: 258 keys, 258 values\n",
+        "  services: 4\n",
+        "sysmon.evtx: damaged chunk skipped with its records (first: failed to parse chunk number 9",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    assert!(text.contains("    8 in "), "{text}");
+}

@@ -389,7 +389,7 @@ impl<'a> Session<'a> {
                         "installed: {}",
                         named
                             .iter()
-                            .map(|(_, p)| installed_text(p))
+                            .map(|(_, p)| p.to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ))
@@ -407,22 +407,20 @@ impl<'a> Session<'a> {
                     };
                 };
                 if !names_entry(&entry.name, &entry.aliases, &installed.name) {
-                    return Outcome::no(format!("the system runs {}", installed_text(installed)));
+                    return Outcome::no(format!("the system runs {}", installed));
                 }
                 match &installed.version {
                     Some(v) if in_range(v, installed.service_pack, versions) => {
                         Outcome::yes(vec![Item::Os])
                     }
-                    Some(_) => {
-                        Outcome::no(format!("the system runs {}", installed_text(installed)))
-                    }
+                    Some(_) => Outcome::no(format!("the system runs {}", installed)),
                     // A name without a version: a range with no bound on numbers still decides.
                     None if numbers_free(versions) => {
                         let v = no_version();
                         Outcome::from_bool(
                             in_range(&v, installed.service_pack, versions),
                             Some(Item::Os),
-                            || format!("the system runs {}", installed_text(installed)),
+                            || format!("the system runs {}", installed),
                         )
                     }
                     None => Outcome::unknown(Need::Os),
@@ -1058,18 +1056,6 @@ fn index(i: usize) -> u32 {
 fn names_entry(name: &str, aliases: &[String], reported: &str) -> bool {
     let reported = reported.trim();
     eq_fold(name, reported) || aliases.iter().any(|a| eq_fold(a, reported))
-}
-
-fn installed_text(p: &crate::snapshot::Installed) -> String {
-    let mut s = p.name.clone();
-    if let Some(v) = &p.version {
-        s.push(' ');
-        s.push_str(&v.to_string());
-    }
-    if p.service_pack > 0 {
-        s.push_str(&format!(" SP{}", p.service_pack));
-    }
-    s
 }
 
 #[cfg(test)]

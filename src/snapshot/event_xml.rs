@@ -7,8 +7,26 @@ use super::{DataField, DataKnown, Event, Names};
 use crate::ir::Level;
 
 /// Keyword bits of the Security log's audit events.
-pub(crate) const AUDIT_SUCCESS: u64 = 0x0020_0000_0000_0000;
-pub(crate) const AUDIT_FAILURE: u64 = 0x0010_0000_0000_0000;
+const AUDIT_SUCCESS: u64 = 0x0020_0000_0000_0000;
+const AUDIT_FAILURE: u64 = 0x0010_0000_0000_0000;
+
+/// The level Windows stores (0 and 4 information, 1 critical, 2 error, 3 warning, 5 verbose),
+/// information read as an audit success or failure when the keywords carry an audit bit.
+pub(crate) fn level(level: u64, keywords: Option<u64>) -> Option<Level> {
+    let audit = |level| match keywords {
+        Some(k) if k & AUDIT_SUCCESS != 0 => Level::AuditSuccess,
+        Some(k) if k & AUDIT_FAILURE != 0 => Level::AuditFailure,
+        _ => level,
+    };
+    match level {
+        0 | 4 => Some(audit(Level::Information)),
+        1 => Some(Level::Critical),
+        2 => Some(Level::Error),
+        3 => Some(Level::Warning),
+        5 => Some(Level::Verbose),
+        _ => None,
+    }
+}
 
 /// What the model takes from one record.
 #[derive(Debug, Default)]
@@ -17,7 +35,7 @@ pub(crate) struct Record {
     pub(crate) provider_name: Option<String>,
     pub(crate) event_source_name: Option<String>,
     pub(crate) id: Option<u16>,
-    pub(crate) level: Option<u8>,
+    pub(crate) level: Option<u64>,
     pub(crate) keywords: Option<u64>,
     /// `TimeCreated@SystemTime`, read.
     pub(crate) time: Option<i64>,
@@ -54,19 +72,7 @@ impl Record {
     }
 
     pub(crate) fn level(&self) -> Option<Level> {
-        let audit = |level| match self.keywords {
-            Some(k) if k & AUDIT_SUCCESS != 0 => Level::AuditSuccess,
-            Some(k) if k & AUDIT_FAILURE != 0 => Level::AuditFailure,
-            _ => level,
-        };
-        match self.level? {
-            0 | 4 => Some(audit(Level::Information)),
-            1 => Some(Level::Critical),
-            2 => Some(Level::Error),
-            3 => Some(Level::Warning),
-            5 => Some(Level::Verbose),
-            _ => None,
-        }
+        level(self.level?, self.keywords)
     }
 
     /// Scans a record's XML as the crate renders it: well-formed, escaped, no DTD. One pass

@@ -466,6 +466,20 @@ pub struct Installed {
     pub service_pack: u64,
 }
 
+/// As the report shows it: `Microsoft Exchange Server 5.5.2653 SP3`.
+impl std::fmt::Display for Installed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(v) = &self.version {
+            write!(f, " {v}")?;
+        }
+        if self.service_pack > 0 {
+            write!(f, " SP{}", self.service_pack)?;
+        }
+        Ok(())
+    }
+}
+
 /// A service, as the service control manager lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Service {

@@ -27,7 +27,7 @@
 
 use serde_json::{Map, Value};
 
-use super::event_xml::{AUDIT_FAILURE, AUDIT_SUCCESS, Record};
+use super::event_xml::Record;
 use super::{DataField, DataKnown, Event, Names, Skipped};
 use crate::ir::Level;
 
@@ -223,20 +223,8 @@ fn level(map: &Map<String, Value>) -> Option<Level> {
         k.as_u64()
             .or_else(|| k.as_i64().map(|n| u64::from_ne_bytes(n.to_ne_bytes())))
     });
-    let audit = |level| match keywords {
-        Some(k) if k & AUDIT_SUCCESS != 0 => Level::AuditSuccess,
-        Some(k) if k & AUDIT_FAILURE != 0 => Level::AuditFailure,
-        _ => level,
-    };
     if let Some(n) = get(map, "Level").and_then(Value::as_u64) {
-        return match n {
-            0 | 4 => Some(audit(Level::Information)),
-            1 => Some(Level::Critical),
-            2 => Some(Level::Error),
-            3 => Some(Level::Warning),
-            5 => Some(Level::Verbose),
-            _ => None,
-        };
+        return super::event_xml::level(n, keywords);
     }
     let display = |key| {
         let names: Vec<&str> = match get(map, key) {

@@ -150,17 +150,7 @@ impl Snapshot {
                 .sum(),
             hives,
             services: listed(c.services, self.services.len()),
-            os: self.os.as_ref().map(|os| {
-                let mut text = os.name.clone();
-                if let Some(v) = &os.version {
-                    text.push(' ');
-                    text.push_str(&v.to_string());
-                }
-                if os.service_pack > 0 {
-                    text.push_str(&format!(" SP{}", os.service_pack));
-                }
-                text
-            }),
+            os: self.os.as_ref().map(ToString::to_string),
             products: listed(c.products, self.products.len()),
             hotfixes: listed(c.hotfixes, self.hotfixes.len()),
             components: listed(c.components, self.components.len()),
