@@ -77,24 +77,10 @@ impl Snapshot {
     /// format says) are diagnostics naming the file, the JSON path and the line and column.
     pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, Diagnostic> {
         let path = path.as_ref();
-        if path.is_dir() {
-            return Snapshot::load_merged(&[path], None);
-        }
-        let name = path.display().to_string();
-        let io = |err: std::io::Error| {
-            Diagnostic::global(Code::Io, format!("cannot read `{name}`: {err}"))
-                .with_file(name.clone())
-        };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_SNAPSHOT_SIZE {
-            return Err(Diagnostic::global(
-                Code::SnapshotTooLarge,
-                format!("`{name}` is {size} bytes, more than the {MAX_SNAPSHOT_SIZE} a snapshot may hold"),
-            )
-            .with_file(name.clone()));
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        Snapshot::from_bytes(&bytes, &name)
+        Snapshot::load_each(&[path], None)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(Diagnostic::global(Code::Internal, "nothing was read")))
     }
 
     /// Reads any input kbrules recognises, by its content rather than its name: a JSON
