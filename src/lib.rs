@@ -45,6 +45,7 @@ pub mod ir;
 pub mod snapshot;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 
 pub use check::{Checked, check, compile};
 pub use diagnostics::{Code, Diagnostic, Severity};

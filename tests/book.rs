@@ -7,7 +7,8 @@
 //! - `kbr,condition`: one condition, checked as the `when` of a rule; no error allowed;
 //! - `kbr,E0101` (any code): a complete file whose diagnostics all have that code;
 //! - `json,E0402` (an E04xx code): a snapshot that loading refuses with that code;
-//! - `reg,E0407` (an E04xx code): a registry export (`.reg`) that reading refuses with that code.
+//! - `reg,E0407` (an E04xx code): a registry export (`.reg`) that reading refuses with that code;
+//! - `json,E0501` (an E05xx code): a rule test file that reading refuses with that code.
 //!
 //! In the error index, the `text` block that follows a marked example must be exactly what
 //! `kbrules check --format short example.kbr` prints for it (for a snapshot, the error in the same
@@ -41,6 +42,8 @@ const NOT_FROM_TEXT: &[&str] = &[
     "E0409",
     // E0410: `a_file_that_is_no_service_list_is_e0410` in tests/service_lists.rs.
     "E0410",
+    // E0503, E0504: `test_errors_name_the_case_and_the_cause` in tests/cli.rs.
+    "E0503", "E0504",
 ];
 
 struct Block {
@@ -203,7 +206,12 @@ fn short_output(text: &str) -> String {
 /// Loads a block as the kind of input its info string names (`json`, a snapshot; `reg`, a
 /// registry export): the file name it gets, and what loading gives.
 fn load_input(info: &str, text: &str) -> Option<(&'static str, Result<(), kbrules::Diagnostic>)> {
-    if info.starts_with("json") {
+    if info.starts_with("json,E05") {
+        Some((
+            "example.tests.json",
+            kbrules::testing::parse_test_file(text.as_bytes(), "example.tests.json").map(drop),
+        ))
+    } else if info.starts_with("json") {
         Some((
             "example.json",
             kbrules::Snapshot::from_json(text, "example.json").map(drop),
@@ -372,4 +380,32 @@ fn every_code_has_a_page_whose_example_produces_it() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The example test file of the rule tests page runs, as if it were beside the Exchange rules,
+/// and passes against the shipped library.
+#[test]
+fn the_rule_tests_example_passes() {
+    let page = book_src().join("testing.md");
+    let example = blocks(&page)
+        .into_iter()
+        .find(|b| b.info == "json" && b.text.contains("\"kbrules_tests\""))
+        .expect("an example test file");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let origin = root.join("rules/exchange/example.tests.json");
+    let file =
+        kbrules::testing::parse_test_file(example.text.as_bytes(), &origin.display().to_string())
+            .unwrap_or_else(|d| panic!("testing.md:{}: {d}", example.line));
+    let (sources, errors) = Sources::load_paths(&[root.join("rules")]);
+    assert!(errors.is_empty());
+    let rules = kbrules::RuleSet::compile(&sources).expect("the shipped rules compile");
+    let run = kbrules::testing::run(&rules, &[file], false);
+    let failed: Vec<_> = run
+        .cases
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| format!("{}: {:?} {:?}", c.name, c.problems, c.error))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(run.cases.len(), 3);
 }

@@ -986,3 +986,167 @@ fn snapshot_summary_of_a_registry_export_a_service_list_and_a_mixed_bundle() {
     }
     assert!(text.contains("    8 in "), "{text}");
 }
+
+const TESTED_RULES: &str = r#"rule Q1 {
+    title "SNMP or Macintosh services with event 4087"
+    when event Application source "MSExchangeIMC" id 4087
+     and (service "SNMP" present or service "MacFile" present)
+    diagnose "reinstall them"
+}
+"#;
+
+/// A snapshot with event 4087 and the services named.
+fn snapshot_with(services: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "kbrules_snapshot": 1,
+        "services": services.iter().map(|s| serde_json::json!({ "name": s })).collect::<Vec<_>>(),
+        "events": [ { "log": "Application", "source": "MSExchangeIMC", "id": 4087 } ]
+    })
+}
+
+fn run_tests(dir: &Path, args: &[&str]) -> std::process::Output {
+    kbrules()
+        .args(["test", "--color", "never"])
+        .args(args)
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn test_passes_checks_necessity_and_reports_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "q1.kbr", TESTED_RULES);
+    std::fs::write(
+        dir.path().join("fixtures.json"),
+        snapshot_with(&["SNMP"]).to_string(),
+    )
+    .unwrap();
+    let tests = serde_json::json!({
+        "kbrules_tests": 1,
+        "cases": [
+            { "name": "SNMP", "rule": "Q1", "snapshot": "fixtures.json", "verdict": "fired",
+              "evidence": [ { "kind": "service", "name": "snmp" }, { "kind": "event", "id": 4087 } ] },
+            { "name": "nothing installed", "rule": "Q1", "snapshot": snapshot_with(&[]), "verdict": "not_fired" }
+        ]
+    });
+    write(dir.path(), "q1.tests.json", &tests.to_string());
+    let out = run_tests(dir.path(), &[]);
+    let text = stdout(&out);
+    // MacFile is never shown to matter: no firing case has it alone.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("  ok    Q1 — SNMP (line 1)\n"), "{text}");
+    assert!(
+        text.contains("  ok    Q1 — nothing installed (line 1)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "necessity: 1 condition no firing case shows to matter (negated, the rule still fires)\n  Q1: service \"MacFile\" present\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("coverage: 1 of 1 rule tested; 3 conditions of tested rules, 1 never seen true, 1 never seen false\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n2 passed, 0 failed\n"), "{text}");
+    // Without the check, the run passes.
+    assert_eq!(
+        run_tests(dir.path(), &["--no-necessity"]).status.code(),
+        Some(0)
+    );
+    // A case with MacFile alone proves it.
+    let mut tests = tests;
+    tests["cases"].as_array_mut().unwrap().push(serde_json::json!(
+        { "name": "MacFile", "rule": "Q1", "snapshot": snapshot_with(&["MacFile"]), "verdict": "fired" }
+    ));
+    write(dir.path(), "q1.tests.json", &tests.to_string());
+    let out = run_tests(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .contains("necessity: every condition of every tested rule matters to a firing case\n")
+    );
+}
+
+#[test]
+fn test_failures_show_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "q1.kbr", TESTED_RULES);
+    let tests = serde_json::json!({
+        "kbrules_tests": 1,
+        "cases": [
+            { "name": "expects the wrong verdict", "rule": "Q1", "snapshot": snapshot_with(&[]), "verdict": "fired" },
+            { "name": "expects evidence not cited", "rule": "Q1", "snapshot": snapshot_with(&["SNMP"]), "verdict": "fired",
+              "evidence": [ { "kind": "service", "name": "MacFile" } ] }
+        ]
+    });
+    write(
+        dir.path(),
+        "q1.tests.json",
+        &serde_json::to_string_pretty(&tests).unwrap(),
+    );
+    let out = run_tests(dir.path(), &["--no-necessity"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "  FAIL  Q1 — expects the wrong verdict (line 4)\n        verdict: expected fired, got not_fired\n          first condition that does not hold: any of\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  FAIL  Q1 — expects evidence not cited (line 20)\n        evidence: {\"kind\":\"service\",\"name\":\"MacFile\"} is not cited; cited:\n            - event 4087 from MSExchangeIMC in Application\n            - service SNMP\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("\n0 passed, 2 failed\n"), "{text}");
+    // The same as JSON.
+    let out = run_tests(dir.path(), &["--no-necessity", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({ "passed": 0, "failed": 2 })
+    );
+    assert_eq!(json["cases"][0]["actual"], "not_fired");
+    assert_eq!(json["cases"][0]["expected"], "fired");
+    assert!(json.get("necessity").is_none());
+}
+
+#[test]
+fn test_errors_name_the_case_and_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "q1.kbr", TESTED_RULES);
+    let tests = "{\n  \"kbrules_tests\": 1,\n  \"cases\": [\n{ \"name\": \"fires\", \"rule\": \"Q2\", \"snapshot\": \"missing.json\", \"verdict\": \"fired\" },\n{ \"name\": \"fires\", \"rule\": \"Q1\", \"snapshot\": \"missing.json\", \"verdict\": \"fired\" },\n{ \"name\": \"bad\", \"rule\": \"Q1\", \"verdict\": \"fired\", \"snapshot\": {\n  \"kbrules_snapshot\": 1, \"services\": 3 } }\n  ]\n}\n";
+    write(dir.path(), "q1.tests.json", tests);
+    let out = run_tests(dir.path(), &["--no-necessity"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let file = dir.path().join("q1.tests.json").display().to_string();
+    let missing = dir.path().join("missing.json").display().to_string();
+    assert!(
+        err.contains(&format!(
+            "error[E0503]: test `fires` is of rule `Q2`, which the library does not have\n  help: did you mean `Q1`?\n  --> {file}:4:1\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error[E0504]: the snapshot of test `fires` cannot be read: cannot read `{missing}`: No such file or directory (os error 2) (E0007: {missing})\n"
+        )),
+        "{err}"
+    );
+    // An inline snapshot's error is placed inside it.
+    assert!(
+        err.contains("error[E0504]: the snapshot of test `bad` cannot be read: services: "),
+        "{err}"
+    );
+    assert!(err.contains(&format!("  --> {file}:7:")), "{err}");
+    assert!(
+        stdout(&out).contains("  ERROR Q1 — bad (line 6)\n"),
+        "{}",
+        stdout(&out)
+    );
+}

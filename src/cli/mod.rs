@@ -8,6 +8,7 @@ mod eval;
 mod format;
 mod graph;
 mod snapshot;
+mod test;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -44,6 +45,9 @@ enum Command {
     Explain(ExplainArgs),
     /// List what the rules read: event logs, registry keys, services, files, facts, products
     Needs(NeedsArgs),
+    /// Run the rule tests (`*.tests.json`): verdicts, evidence, necessity of each condition,
+    /// coverage
+    Test(TestArgs),
     /// Convert and merge inputs (.evtx, .reg, rendered events, service lists, JSON) into one
     /// JSON snapshot, and summarize what it holds
     Snapshot(SnapshotArgs),
@@ -164,6 +168,21 @@ struct NeedsArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// Rule files, test files (`*.tests.json`) or directories holding both; `rules/` by default
+    paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = eval::ReportFormat::Human)]
+    format: eval::ReportFormat,
+    /// Skip the necessity check (negating each condition on each firing case)
+    #[arg(long)]
+    no_necessity: bool,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
 struct SnapshotArgs {
     /// Inputs: JSON snapshots, exports (.evtx, .reg, rendered events, service lists), or
     /// directories of them; merged into one snapshot
@@ -236,6 +255,12 @@ where
         Command::Needs(args) => eval::run_needs(
             &default_paths(args.paths),
             args.format,
+            args.color.enabled_on_stderr(),
+        ),
+        Command::Test(args) => test::run(
+            &args.paths,
+            args.format,
+            !args.no_necessity,
             args.color.enabled_on_stderr(),
         ),
         Command::Snapshot(args) => snapshot::run(

@@ -195,6 +195,16 @@ catalogue! {
     /// A file read as a service list is none of the formats Windows tools write.
     InvalidServiceList = "E0410", "invalid-service-list", Error, "invalid service list";
 
+    // --- E05xx: rule tests ------------------------------------------------------------------
+    /// A rule test file is not well-formed JSON, or a field does not hold what the format says.
+    TestFileInvalid = "E0501", "test-file-invalid", Error, "invalid test file";
+    /// A rule test file names no format version, or one this build does not read.
+    TestFileVersion = "E0502", "test-file-version", Error, "unsupported test file version";
+    /// A test case names a rule the library does not have.
+    TestUnknownRule = "E0503", "test-unknown-rule", Error, "test of an unknown rule";
+    /// A test case's snapshot cannot be read.
+    TestSnapshot = "E0504", "test-snapshot", Error, "test snapshot cannot be read";
+
     // --- E09xx: internal errors -----------------------------------------------------------------
     /// An invariant of kbrules itself broke.
     Internal = "E0901", "internal", Error, "internal error";

@@ -10,6 +10,7 @@
 //! each rule's search for items that satisfy it stops at [`Limits::max_steps`].
 
 mod decide;
+mod necessity;
 mod needs;
 mod prepare;
 mod report;
@@ -26,6 +27,7 @@ use crate::ir::RuleGraph;
 use crate::snapshot::Snapshot;
 use crate::source::Sources;
 
+pub use necessity::Negated;
 pub use needs::{FactNeed, KeyNeeds, LogNeeds, Needs, SourceNeeds, needs};
 pub use report::{
     Evidence, Failure, FixReport, Need, REPORT_VERSION, Report, RulesSummary, Severity,
@@ -241,15 +243,7 @@ impl RuleSet {
     /// ```
     pub fn explain(&self, rule: &str, snapshot: &Snapshot) -> Result<Explanation, Diagnostic> {
         let Some((id, _)) = self.inner.graph.rule_by_name(rule) else {
-            let names = self.inner.graph.rules().iter().map(|r| r.id.as_str());
-            let mut d = Diagnostic::global(Code::NoSuchRule, format!("there is no rule `{rule}`"));
-            d = match crate::diagnostics::did_you_mean(rule, names) {
-                Some(near) => d.with_help(format!("did you mean `{near}`?")),
-                None => d.with_help(
-                    "`kbrules check` lists the rules' files; rule ids are case-sensitive",
-                ),
-            };
-            return Err(d);
+            return Err(no_such_rule(&self.inner.graph, rule));
         };
         let (report, explained) = self.run(snapshot, Some(id.index()));
         let Some((applies, when)) = explained else {
@@ -352,6 +346,16 @@ impl RuleSet {
             verdicts,
         };
         (report, kept)
+    }
+}
+
+/// E0405, with the nearest rule id when one is near.
+pub(crate) fn no_such_rule(graph: &RuleGraph, rule: &str) -> Diagnostic {
+    let names = graph.rules().iter().map(|r| r.id.as_str());
+    let d = Diagnostic::global(Code::NoSuchRule, format!("there is no rule `{rule}`"));
+    match crate::diagnostics::did_you_mean(rule, names) {
+        Some(near) => d.with_help(format!("did you mean `{near}`?")),
+        None => d.with_help("`kbrules check` lists the rules' files; rule ids are case-sensitive"),
     }
 }
 

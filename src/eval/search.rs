@@ -102,6 +102,9 @@ pub(crate) struct Evaluator<'s, 'a> {
     pub(crate) conditions: HashMap<ExprId, &'a str>,
     /// The names a named condition with bindings of its own binds, by its scope's node.
     pub(crate) scope_names: HashMap<ExprId, Vec<String>>,
+    /// A condition whose value is taken as its negation (its bindings left unbound): how
+    /// `kbrules test --necessity` asks whether a rule still fires without it.
+    pub(crate) flipped: Option<ExprId>,
 }
 
 impl<'s, 'a> Evaluator<'s, 'a> {
@@ -131,6 +134,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     _ => None,
                 })
                 .collect(),
+            flipped: None,
         }
     }
 
@@ -198,6 +202,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     /// Whether a goal makes choices for the goals after it (binds names, or is a junction whose
     /// goals go on the stack), rather than having one value.
     fn chooses(&self, goal: ExprId, env: &Env) -> bool {
+        if self.flipped == Some(goal) {
+            return false;
+        }
         let prepared = self.session.prepared;
         match self.expr(goal) {
             Some(Expr::And(_)) => true,
@@ -385,6 +392,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     /// The value of a condition under `env`, its own bindings kept inside it.
     pub(crate) fn value(&self, id: ExprId, env: &Env) -> Truth {
+        if self.flipped == Some(id) {
+            return self.value_of(id, env).not();
+        }
+        self.value_of(id, env)
+    }
+
+    fn value_of(&self, id: ExprId, env: &Env) -> Truth {
         let Some(expr) = self.expr(id) else {
             return Truth::Unknown;
         };
