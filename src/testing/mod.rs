@@ -32,6 +32,9 @@ pub fn load_test_files<P: AsRef<Path>>(paths: &[P]) -> (Vec<TestFile>, Vec<Diagn
     for path in paths {
         collect(path.as_ref(), true, &mut found, &mut errors);
     }
+    // A file named on its own and found again in a directory given too is read once.
+    let mut seen = BTreeSet::new();
+    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     let mut files = Vec::new();
     for path in found {
         let name = path.display().to_string();
