@@ -125,5 +125,26 @@ fn shipped_rules_check_clean() {
     for seed in ["Q298565", "Q182346", "Q303283"] {
         assert!(ids.contains(&seed), "{seed} missing from {ids:?}");
     }
+    assert!(ids.len() >= 80, "only {} rules", ids.len());
+}
+
+/// The graph of the seed rules (the library's first files), as `kbrules graph` draws it: a
+/// stable picture that the library's growth does not change.
+#[test]
+fn seed_rules_graph() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = Sources::new();
+    for name in [
+        "rules/catalogue.kbr",
+        "rules/common.kbr",
+        "rules/exchange/imc.kbr",
+        "rules/iis/metabase.kbr",
+    ] {
+        let text = std::fs::read_to_string(root.join(name)).expect("a seed file");
+        sources.add(name, text.as_str());
+    }
+    let checked = kbrules::check(&sources);
+    assert!(checked.diagnostics.is_empty());
+    let graph = checked.graph.expect("graph");
     insta::assert_snapshot!("rules_graph", kbrules::ir::to_dot(&graph));
 }
