@@ -192,6 +192,31 @@ fn show(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// For each expected item that no actual item matches, the problem: `what: ITEM SAID: LIST`.
+fn unmatched<T: Serialize + std::fmt::Display>(
+    expected: &[Map<String, Value>],
+    actual: &[T],
+    what: &str,
+    said: &str,
+) -> Vec<String> {
+    let values: Vec<Value> = actual
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect();
+    let listed = || {
+        if actual.is_empty() {
+            " nothing".to_string()
+        } else {
+            actual.iter().map(|a| format!("\n    - {a}")).collect()
+        }
+    };
+    expected
+        .iter()
+        .filter(|want| !values.iter().any(|v| matches(want, v)))
+        .map(|want| format!("{what}: {} {said}:{}", show(want), listed()))
+        .collect()
+}
+
 /// The leaves of an explained condition tree, with their values.
 fn leaves<'a>(node: &'a Explained, out: &mut Vec<(&'a str, Truth)>) {
     if node.children.is_empty() {
@@ -319,50 +344,18 @@ pub fn run(rules: &RuleSet, files: &[TestFile], necessity: bool) -> TestRun {
                 }
                 result.problems.push(problem);
             }
-            let evidence: Vec<Value> = verdict
-                .evidence
-                .iter()
-                .filter_map(|e| serde_json::to_value(e).ok())
-                .collect();
-            for want in &case.evidence {
-                if !evidence.iter().any(|e| matches(want, e)) {
-                    let cited = if verdict.evidence.is_empty() {
-                        " nothing".to_string()
-                    } else {
-                        verdict
-                            .evidence
-                            .iter()
-                            .map(|e| format!("\n    - {e}"))
-                            .collect::<String>()
-                    };
-                    result.problems.push(format!(
-                        "evidence: {} is not cited; cited:{cited}",
-                        show(want)
-                    ));
-                }
-            }
-            let needs: Vec<Value> = verdict
-                .needs
-                .iter()
-                .filter_map(|n| serde_json::to_value(n).ok())
-                .collect();
-            for want in &case.needs {
-                if !needs.iter().any(|n| matches(want, n)) {
-                    let listed = if needs.is_empty() {
-                        " nothing".to_string()
-                    } else {
-                        verdict
-                            .needs
-                            .iter()
-                            .map(|n| format!("\n    - {n}"))
-                            .collect()
-                    };
-                    result.problems.push(format!(
-                        "needs: {} is not needed; needed:{listed}",
-                        show(want)
-                    ));
-                }
-            }
+            result.problems.extend(unmatched(
+                &case.evidence,
+                &verdict.evidence,
+                "evidence",
+                "is not cited; cited",
+            ));
+            result.problems.extend(unmatched(
+                &case.needs,
+                &verdict.needs,
+                "needs",
+                "is not needed; needed",
+            ));
             // Coverage: the value of every leaf under this case.
             let mut values = Vec::new();
             if let Some(a) = &explanation.applies {
