@@ -67,6 +67,7 @@ fn model(s: &Snapshot) -> String {
         let _ = writeln!(out, "file {f:?}");
     }
     let _ = writeln!(out, "facts {:?}", s.facts());
+    let _ = writeln!(out, "environment {:?}", s.environment());
     let _ = writeln!(out, "collected {:?}", s.collected());
     let _ = writeln!(out, "skipped {:?}", s.skipped());
     out
@@ -169,7 +170,8 @@ fn a_bundle_written_as_json_keeps_what_each_part_collected() {
             "hotfixes": false,
             "components": false,
             "files": false,
-            "facts": false
+            "facts": false,
+            "environment": false
         })
     );
     // Sections not collected are not written, so they read back as not collected.

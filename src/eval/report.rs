@@ -440,6 +440,11 @@ pub enum Need {
         /// The path.
         path: String,
     },
+    /// An environment variable, for a file path that names it (`%SystemRoot%`).
+    Environment {
+        /// Its name.
+        variable: String,
+    },
     /// A fact.
     Fact {
         /// Its name.
@@ -488,6 +493,7 @@ impl fmt::Display for Need {
             Need::Hotfixes => f.write_str("the installed hotfixes"),
             Need::Components => f.write_str("the installed components"),
             Need::File { path } => write!(f, "file {path}"),
+            Need::Environment { variable } => write!(f, "environment variable {variable}"),
             Need::Fact { name } => write!(f, "fact {name}"),
             Need::Limit { limit } => {
                 write!(f, "a higher {limit} (evaluation stopped at the limit)")

@@ -19,7 +19,7 @@ use super::{Limits, Truth};
 use crate::ir::{
     FileTest, PredId, Predicate, Property, RegKey, RuleGraph, ServiceTest, Value, ValueTest,
 };
-use crate::snapshot::{Coverage, Event, FactValue, Snapshot, eq_fold, time};
+use crate::snapshot::{Coverage, Event, Expanded, FactValue, Snapshot, eq_fold, time};
 
 /// An item of the snapshot a question matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,25 +438,52 @@ impl<'a> Session<'a> {
                 }
             }
             Predicate::File { path, test } => {
-                let found = snapshot.file_index(path);
+                // `%NAME%` in the path is expanded with the snapshot's environment; a snapshot
+                // without one may still list the path as the rule writes it.
+                let expanded = match snapshot.expand(path) {
+                    Expanded::Path(p) => p,
+                    Expanded::Unknown(variable) => {
+                        if snapshot.file_index(path).is_none() {
+                            // With no file collected, the file is what is missing first.
+                            return Outcome::unknown(if collected.files.any() {
+                                Need::Environment { variable }
+                            } else {
+                                Need::File { path: path.clone() }
+                            });
+                        }
+                        path.clone()
+                    }
+                    Expanded::NoSuchVariable(variable) => {
+                        return Outcome::from_bool(*test == FileTest::Missing, None, || {
+                            format!("{path}: the environment has no variable {variable}")
+                        });
+                    }
+                };
+                // Observations name the path as the rule writes it, and as expanded.
+                let shown = if expanded == *path {
+                    path.clone()
+                } else {
+                    format!("{path} ({expanded})")
+                };
+                let found = snapshot.file_index(&expanded);
                 let Some(i) = found else {
-                    if !collected.files.covers_path(path) {
+                    if !snapshot.files_cover(&expanded) && !collected.files.covers_path(path) {
                         return Outcome::unknown(Need::File { path: path.clone() });
                     }
                     return Outcome::from_bool(*test == FileTest::Missing, None, || {
-                        format!("{path} does not exist")
+                        format!("{shown} does not exist")
                     });
                 };
                 let file = snapshot.files.get(i);
                 let item = Some(Item::File(index(i)));
                 match test {
                     FileTest::Exists => Outcome::yes(item.into_iter().collect()),
-                    FileTest::Missing => Outcome::no(format!("{path} exists")),
+                    FileTest::Missing => Outcome::no(format!("{shown} exists")),
                     FileTest::Version(range) => match file.and_then(|f| f.version.as_ref()) {
                         Some(v) => Outcome::from_bool(in_range(v, 0, range), item, || {
-                            format!("{path} is version {v}")
+                            format!("{shown} is version {v}")
                         }),
-                        None => Outcome::no(format!("{path} has no version")),
+                        None => Outcome::no(format!("{shown} has no version")),
                     },
                 }
             }

@@ -77,6 +77,7 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
         sources,
         files,
         facts,
+        environment,
         collected,
         skipped,
         ..
@@ -173,6 +174,11 @@ pub(super) fn merge(into: &mut Snapshot, part: Snapshot) {
     for (name, value) in facts {
         into.facts.entry(name).or_insert(value);
     }
+    for (name, value) in environment {
+        if !into.environment.keys().any(|k| super::eq_fold(k, &name)) {
+            into.environment.insert(name, value);
+        }
+    }
     into.collected = union(std::mem::take(&mut into.collected), collected);
     into.skipped.extend(skipped);
 }
@@ -206,6 +212,7 @@ fn union(a: Collected, b: Collected) -> Collected {
         components: a.components || b.components,
         files: cover(a.files, b.files),
         facts: cover(a.facts, b.facts),
+        environment: a.environment || b.environment,
     }
 }
 

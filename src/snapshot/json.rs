@@ -44,6 +44,8 @@ struct Document {
     #[serde(default)]
     facts: Option<BTreeMap<String, FactJson>>,
     #[serde(default)]
+    environment: Option<BTreeMap<String, String>>,
+    #[serde(default)]
     collected: Option<Obj<CollectedJson>>,
     #[serde(default)]
     skipped: Option<Vec<Obj<SkippedJson>>>,
@@ -161,6 +163,8 @@ struct CollectedJson {
     files: Option<CoverageJson>,
     #[serde(default)]
     facts: Option<CoverageJson>,
+    #[serde(default)]
+    environment: Option<bool>,
 }
 
 /// Implements `Deserialize` through a visitor that reads the listed kinds of JSON value.
@@ -834,6 +838,7 @@ fn convert(doc: Document) -> Snapshot {
         components: given.components.unwrap_or(doc.components.is_some()),
         files: coverage(given.files, doc.files.is_some()),
         facts: coverage(given.facts, doc.facts.is_some()),
+        environment: given.environment.unwrap_or(doc.environment.is_some()),
     };
 
     let mut logs = Names::default();
@@ -957,6 +962,7 @@ fn convert(doc: Document) -> Snapshot {
                 (name, value)
             })
             .collect(),
+        environment: doc.environment.unwrap_or_default(),
         collected,
         skipped: doc
             .skipped

@@ -65,6 +65,8 @@ pub struct Snapshot {
     pub(crate) sources: Names,
     pub(crate) files: Vec<FileEntry>,
     pub(crate) facts: BTreeMap<String, FactValue>,
+    /// Environment variables by name as given, for `%NAME%` in file paths.
+    pub(crate) environment: BTreeMap<String, String>,
     pub(crate) collected: Collected,
     pub(crate) skipped: Vec<Skipped>,
     service_index: HashMap<String, usize>,
@@ -321,7 +323,62 @@ impl Snapshot {
         for (i, f) in self.files.iter().enumerate() {
             self.file_index.entry(fold_path(&f.path)).or_insert(i);
         }
+        // A file listed with `%NAME%` in its path is found by its expanded path too.
+        for (i, f) in self.files.iter().enumerate() {
+            if let Expanded::Path(p) = self.expand(&f.path) {
+                self.file_index.entry(fold_path(&p)).or_insert(i);
+            }
+        }
         self.registry.index();
+    }
+
+    /// A path with its `%NAME%` environment variables replaced by their values (names compared
+    /// without case, as Windows compares them).
+    pub fn expand(&self, path: &str) -> Expanded {
+        let mut out = String::with_capacity(path.len());
+        let mut rest = path;
+        while let Some((before, after)) = rest.split_once('%') {
+            let Some((name, r)) = after.split_once('%') else {
+                break;
+            };
+            out.push_str(before);
+            if name.is_empty() || name.contains(['\\', '/']) {
+                // `%%`, or a `%` in a name: not a variable.
+                out.push('%');
+                rest = after;
+                continue;
+            }
+            match self.environment.iter().find(|(k, _)| eq_fold(k, name)) {
+                Some((_, value)) => out.push_str(value),
+                None if self.collected.environment => {
+                    return Expanded::NoSuchVariable(name.to_string());
+                }
+                None => return Expanded::Unknown(name.to_string()),
+            }
+            rest = r;
+        }
+        out.push_str(rest);
+        Expanded::Path(out)
+    }
+
+    /// Whether the files collected cover a path: a root (itself with its variables expanded)
+    /// that is the path or holds it.
+    pub(crate) fn files_cover(&self, path: &str) -> bool {
+        match &self.collected.files {
+            Coverage::Only(roots) => roots.iter().any(|root| {
+                let root = match self.expand(root) {
+                    Expanded::Path(p) => p,
+                    _ => root.clone(),
+                };
+                Coverage::Only(vec![root]).covers_path(path)
+            }),
+            other => other.covers_path(path),
+        }
+    }
+
+    /// The environment variables recorded, by name.
+    pub fn environment(&self) -> &BTreeMap<String, String> {
+        &self.environment
     }
 
     /// Where the snapshot came from, as given when it was loaded.
@@ -757,6 +814,17 @@ impl DataKnown {
     }
 }
 
+/// A path with its environment variables expanded ([`Snapshot::expand`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expanded {
+    /// The path, every variable replaced.
+    Path(String),
+    /// A variable the snapshot does not give, because it recorded no environment.
+    Unknown(String),
+    /// A variable the recorded environment does not have.
+    NoSuchVariable(String),
+}
+
 /// An event data field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataField {
@@ -807,6 +875,8 @@ pub struct Collected {
     pub files: Coverage,
     /// The facts gathered.
     pub facts: Coverage,
+    /// Whether the environment variables were recorded (`%SystemRoot%` in file paths).
+    pub environment: bool,
 }
 
 /// Which parts of a kind of data were collected.

@@ -39,6 +39,8 @@ struct Document<'a> {
     files: Option<Vec<FileOut<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     facts: Option<&'a std::collections::BTreeMap<String, FactValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<&'a std::collections::BTreeMap<String, String>>,
     collected: CollectedOut<'a>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     skipped: &'a [Skipped],
@@ -219,6 +221,7 @@ struct CollectedOut<'a> {
     components: bool,
     files: CoverageOut<'a>,
     facts: CoverageOut<'a>,
+    environment: bool,
 }
 
 struct CoverageOut<'a>(&'a Coverage);
@@ -330,6 +333,8 @@ impl Snapshot {
                     .collect()
             }),
             facts: present(!self.facts.is_empty(), c.facts.any()).then_some(&self.facts),
+            environment: present(!self.environment.is_empty(), c.environment)
+                .then_some(&self.environment),
             collected: CollectedOut {
                 events: CoverageOut(&c.events),
                 registry: CoverageOut(&c.registry),
@@ -340,6 +345,7 @@ impl Snapshot {
                 components: c.components,
                 files: CoverageOut(&c.files),
                 facts: CoverageOut(&c.facts),
+                environment: c.environment,
             },
             skipped: &self.skipped,
         }
