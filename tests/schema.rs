@@ -194,6 +194,30 @@ fn reports_and_explanations_match_the_schema() {
     }
 }
 
+/// Every kind of evidence and need the evaluator writes appears in some evaluation fixture.
+#[test]
+fn reports_on_the_evaluation_fixtures_match_the_schema() {
+    let schema = Schema::report();
+    let dir = root().join("tests/fixtures/eval");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/fixtures/eval") {
+        let rules_path = entry.expect("entry").path();
+        let snapshot_path = rules_path.with_extension("json");
+        if rules_path.extension().is_none_or(|e| e != "kbr") || !snapshot_path.exists() {
+            continue;
+        }
+        let what = rules_path.display().to_string();
+        let (sources, errors) = Sources::load_paths(std::slice::from_ref(&rules_path));
+        assert!(errors.is_empty(), "{what}: {errors:?}");
+        let rules = RuleSet::compile(&sources).unwrap_or_else(|d| panic!("{what}: {d:?}"));
+        let snapshot = Snapshot::load(&snapshot_path).unwrap_or_else(|d| panic!("{what}: {d:?}"));
+        let value = serde_json::to_value(rules.evaluate(&snapshot)).expect("a report serializes");
+        schema.assert_valid(&value, &format!("the report on {what}"));
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} evaluation fixtures");
+}
+
 #[test]
 fn book_reports_match_the_schema() {
     let schema = Schema::report();

@@ -249,8 +249,9 @@ fn properties(kind: BindingKind) -> &'static [(&'static str, Type)] {
             ("name", Type::Text),
             ("type", Type::Text),
             ("count", Type::Number),
+            ("key", Type::Text),
         ],
-        BindingKind::RegistryKey => &[("path", Type::Text)],
+        BindingKind::RegistryKey => &[("path", Type::Text), ("name", Type::Text)],
         BindingKind::Service => &[
             ("state", Type::Text),
             ("name", Type::Text),

@@ -152,6 +152,8 @@ fn predicate_conflict(a: &Predicate, b: &Predicate) -> Option<String> {
                 ..
             },
         ) if keys_equal(k1, k2)
+            // Under a pattern, one key may lack the value and another have it.
+            && !k1.is_pattern()
             && n1.eq_ignore_ascii_case(n2)
             && *test != ir::ValueTest::Missing =>
         {

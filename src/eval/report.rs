@@ -413,6 +413,12 @@ pub enum Need {
         /// The key.
         key: String,
     },
+    /// A registry key, every key below it, and their values: a key pattern's placeholder may
+    /// match any of them.
+    RegistryTree {
+        /// The key.
+        key: String,
+    },
     /// The list of services.
     Services,
     /// A detail of a listed service.
@@ -477,6 +483,7 @@ impl fmt::Display for Need {
             }
             Need::EventLevels { log } => write!(f, "event levels in log {log}"),
             Need::RegistryKey { key } => write!(f, "registry key {key}"),
+            Need::RegistryTree { key } => write!(f, "registry key {key} and the keys below it"),
             Need::Services => f.write_str("the list of services"),
             Need::ServiceDetail { service, field } => {
                 let what = match *field {

@@ -317,6 +317,9 @@ impl<'a> Session<'a> {
         match predicate {
             // Answered by the scan; reached only when the snapshot has no event queries.
             Predicate::Event(_) => Outcome::default(),
+            Predicate::RegistryKey { key, exists } if key.is_pattern() => {
+                self.registry_key_pattern(key, *exists)
+            }
             Predicate::RegistryKey { key, exists } => {
                 let present = snapshot.registry.key_exists(key);
                 if !present && !self.key_collected(key) {
@@ -550,19 +553,151 @@ impl<'a> Session<'a> {
         } else {
             name
         };
-        let display_name = if name.is_empty() { "(Default)" } else { name };
+        if key.is_pattern() {
+            return self.registry_value_pattern(pred, key, name, ty, test);
+        }
         let entry = registry.key_index(key);
+        if entry.is_none() && !self.key_collected(key) {
+            return Outcome::unknown(Need::RegistryKey {
+                key: key.to_string(),
+            });
+        }
+        self.value_in(pred, key, entry, name, ty, test)
+    }
+
+    /// Whether every key a pattern may match was collected: the key above its first
+    /// placeholder was.
+    fn pattern_collected(&self, pattern: &RegKey) -> bool {
+        self.snapshot
+            .collected
+            .registry
+            .covers_path(&pattern.fixed_prefix().to_string())
+    }
+
+    /// `registry "A\*\B" exists` holds when some key matches; `missing` when none does.
+    fn registry_key_pattern(&self, pattern: &RegKey, exists: bool) -> Outcome {
+        let (listed, unlisted) = self.snapshot.registry.matching(pattern);
+        let found = listed.len() + unlisted;
+        if found == 0 && !self.pattern_collected(pattern) {
+            return Outcome::unknown(Need::RegistryTree {
+                key: pattern.fixed_prefix().to_string(),
+            });
+        }
+        let observed = || {
+            let count = match found {
+                0 => return format!("no key matches {pattern}"),
+                1 => "1 key matches".to_string(),
+                n => format!("{n} keys match"),
+            };
+            match listed.is_empty() {
+                true => format!("{count} {pattern}"),
+                false => format!("{count} {pattern}: {}", self.key_list(&listed)),
+            }
+        };
+        if (found > 0) != exists {
+            return Outcome::no(observed());
+        }
+        let items: Vec<Item> = listed.iter().map(|&ki| Item::RegKey(index(ki))).collect();
+        if items.is_empty() {
+            Outcome::from_bool(true, None, observed)
+        } else {
+            Outcome::yes(items)
+        }
+    }
+
+    /// Up to four listed keys by path, for what the snapshot holds instead.
+    fn key_list(&self, listed: &[usize]) -> String {
+        let keys = &self.snapshot.registry.keys;
+        let mut text = listed
+            .iter()
+            .take(4)
+            .filter_map(|&ki| keys.get(ki))
+            .map(|k| k.key.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if listed.len() > 4 {
+            let _ = write!(text, " and {} more", listed.len() - 4);
+        }
+        text
+    }
+
+    /// A value test on every key a pattern matches: it holds when it holds in some key.
+    fn registry_value_pattern(
+        &self,
+        pred: PredId,
+        pattern: &RegKey,
+        name: &str,
+        ty: Option<crate::ir::RegType>,
+        test: &ValueTest,
+    ) -> Outcome {
+        let registry = &self.snapshot.registry;
+        let (listed, _) = registry.matching(pattern);
+        let prefix = pattern.fixed_prefix();
+        let mut items = Vec::new();
+        let mut observed = Vec::new();
+        for &ki in &listed {
+            let Some(entry) = registry.keys.get(ki) else {
+                continue;
+            };
+            let outcome = self.value_in(pred, &entry.key, Some(ki), name, ty, test);
+            match outcome.truth {
+                Truth::True if outcome.items.is_empty() => items.push(Item::RegKey(index(ki))),
+                Truth::True => items.extend(outcome.items),
+                _ => {
+                    // Each key by its path below the pattern's fixed part, `E100B1: …`.
+                    let below = entry
+                        .key
+                        .path
+                        .get(prefix.path.len()..)
+                        .unwrap_or(&entry.key.path)
+                        .trim_start_matches('\\');
+                    let what = match entry.value(name) {
+                        Some(_) => outcome.observed.unwrap_or_default(),
+                        None if name.is_empty() => "no value (Default)".to_string(),
+                        None => format!("no value {name}"),
+                    };
+                    observed.push(format!("{below}: {what}"));
+                }
+            }
+        }
+        if !items.is_empty() {
+            return Outcome::yes(items);
+        }
+        if !self.pattern_collected(pattern) {
+            return Outcome::unknown(Need::RegistryTree {
+                key: pattern.fixed_prefix().to_string(),
+            });
+        }
+        if observed.is_empty() {
+            return Outcome::no(format!("no key matches {pattern}"));
+        }
+        let more = observed.len().saturating_sub(4);
+        observed.truncate(4);
+        let mut text = format!("under {prefix}: {}", observed.join("; "));
+        if more > 0 {
+            let _ = write!(text, "; and {more} more keys");
+        }
+        Outcome::no(text)
+    }
+
+    /// A value test in one key, `entry` its position when it is listed.
+    fn value_in(
+        &self,
+        pred: PredId,
+        key: &RegKey,
+        entry: Option<usize>,
+        name: &str,
+        ty: Option<crate::ir::RegType>,
+        test: &ValueTest,
+    ) -> Outcome {
+        let registry = &self.snapshot.registry;
+        let display_name = if name.is_empty() { "(Default)" } else { name };
         let value = entry.and_then(|ki| {
             let k = registry.keys.get(ki)?;
             let vi = k.values.iter().position(|v| eq_fold(&v.name, name))?;
             Some((ki, vi, k.values.get(vi)?))
         });
         let Some((ki, vi, value)) = value else {
-            if entry.is_none() && !self.key_collected(key) {
-                return Outcome::unknown(Need::RegistryKey {
-                    key: key.to_string(),
-                });
-            }
             let why = if registry.key_exists(key) {
                 format!("the key {key} has no value {display_name}")
             } else {
@@ -763,16 +898,17 @@ impl<'a> Session<'a> {
                 self.event_property(event, pred, property)
             }
             Item::RegValue(ki, vi) => {
-                let Some(value) = snapshot
+                let Some((key, value)) = snapshot
                     .registry
                     .keys
                     .get(ki as usize)
-                    .and_then(|k| k.values.get(vi as usize))
+                    .and_then(|k| Some((&k.key, k.values.get(vi as usize)?)))
                 else {
                     return absent("no such value".into());
                 };
                 match field {
                     None | Some("data") => Got::Value(Val::from_reg(&value.data)),
+                    Some("key") => Got::Value(Val::Text(key.to_string())),
                     Some("name") => Got::Value(Val::Text(value.name.clone())),
                     Some("type") => Got::Value(Val::Text(value.data.type_name())),
                     Some("count") => Got::Value(Val::Number(match &value.data {
@@ -783,6 +919,15 @@ impl<'a> Session<'a> {
                 }
             }
             Item::RegKey(ki) => match snapshot.registry.keys.get(ki as usize) {
+                // The last part of the path: the adapter or subkey a pattern's placeholder matched.
+                Some(k) if field == Some("name") => Got::Value(Val::Text(
+                    k.key
+                        .path
+                        .rsplit('\\')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                )),
                 Some(k) => Got::Value(Val::Text(k.key.to_string())),
                 None => absent("no such key".into()),
             },

@@ -558,6 +558,46 @@ impl RegKey {
     pub fn folded(&self) -> String {
         self.to_string().to_lowercase()
     }
+
+    /// Whether a part of the path is a placeholder, `<adapter>`, which stands for any one key
+    /// name: the key is a pattern that names every key it matches.
+    pub fn is_pattern(&self) -> bool {
+        self.path.split('\\').any(is_placeholder)
+    }
+
+    /// The key above the first placeholder of a pattern (the key itself when it is not one):
+    /// every key the pattern matches is below it.
+    pub fn fixed_prefix(&self) -> RegKey {
+        let parts: Vec<&str> = self
+            .path
+            .split('\\')
+            .take_while(|part| !is_placeholder(part))
+            .collect();
+        RegKey {
+            hive: self.hive,
+            path: parts.join("\\"),
+        }
+    }
+}
+
+/// Whether a part of a key path is a placeholder: a name between angle brackets, as the
+/// articles write `NetConfig\\<adapter>`. (`*` is not one: `HKCR\\*` is a real key.)
+pub(crate) fn is_placeholder(part: &str) -> bool {
+    part.len() > 2 && part.starts_with('<') && part.ends_with('>')
+}
+
+/// Whether a folded key path (`hklm\\…`) is matched by a folded pattern: as many parts, each
+/// equal or a placeholder.
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('\\');
+    let mut have = path.split('\\');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w == h || is_placeholder(w) => {}
+            _ => return false,
+        }
+    }
 }
 
 impl std::fmt::Display for RegKey {

@@ -702,6 +702,27 @@ impl Registry {
         let folded = key.folded();
         self.by_path.contains_key(&folded) || self.ancestors.contains(&folded)
     }
+
+    /// The keys a pattern (a key with placeholder parts, see [`RegKey::is_pattern`]) matches: the
+    /// positions of those listed, in the order given, and how many more exist only because a
+    /// key below them is listed.
+    pub fn matching(&self, pattern: &RegKey) -> (Vec<usize>, usize) {
+        let pattern = pattern.folded();
+        let mut listed: Vec<usize> = self
+            .by_path
+            .iter()
+            .filter(|(path, _)| crate::ir::path_matches(&pattern, path))
+            .map(|(_, &i)| i)
+            .collect();
+        listed.sort_unstable();
+        let unlisted = self
+            .ancestors
+            .iter()
+            .filter(|path| !self.by_path.contains_key(*path))
+            .filter(|path| crate::ir::path_matches(&pattern, path))
+            .count();
+        (listed, unlisted)
+    }
 }
 
 /// Interned names of event logs and sources, compared without case.
