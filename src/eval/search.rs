@@ -265,6 +265,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         break;
                     }
                 }
+                // It holds with nothing to bind (a value that is missing from a key that is not
+                // there): the goals that do not read the name are decided without it.
+                if outcome.items.is_empty() && outcome.truth == Truth::True && !needed {
+                    best = best.or(self.solve(goals, env, acc, search));
+                }
                 if outcome.items.is_empty() && outcome.truth == Truth::Unknown {
                     let need = outcome.needs.first().cloned().unwrap_or(Need::Limit {
                         limit: "binding".into(),

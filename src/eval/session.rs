@@ -703,6 +703,17 @@ impl<'a> Session<'a> {
             } else {
                 format!("the key {key} does not exist")
             };
+            if *test == ValueTest::Missing
+                && let Some(ki) = entry
+            {
+                // The key that lacks the value, for a binding; the evidence says what is missing.
+                return Outcome {
+                    truth: Truth::True,
+                    items: vec![Item::RegKey(index(ki))],
+                    observed: Some(why),
+                    ..Outcome::default()
+                };
+            }
             return Outcome::from_bool(*test == ValueTest::Missing, None, || why);
         };
         let item = Some(Item::RegValue(index(ki), index(vi)));
@@ -1132,14 +1143,28 @@ impl<'a> Session<'a> {
                     },
                 }
             }
-            Item::RegKey(ki) => Evidence::RegistryKey {
-                key: snapshot
+            Item::RegKey(ki) => {
+                let key = snapshot
                     .registry
                     .keys
                     .get(ki as usize)
                     .map(|k| k.key.to_string())
-                    .unwrap_or_default(),
-            },
+                    .unwrap_or_default();
+                match self.graph.predicate(pred) {
+                    // The key of a value that is missing: the evidence is what it lacks.
+                    Some(Predicate::RegistryValue {
+                        name,
+                        test: ValueTest::Missing,
+                        ..
+                    }) => {
+                        let name = if name.is_empty() { "(Default)" } else { name };
+                        Evidence::Absent {
+                            what: format!("the key {key} has no value {name}"),
+                        }
+                    }
+                    _ => Evidence::RegistryKey { key },
+                }
+            }
             Item::Service(si) => match snapshot.services.get(si as usize) {
                 Some(s) => Evidence::Service {
                     name: s.name.clone(),
