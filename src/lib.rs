@@ -41,6 +41,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod eval;
+pub mod fmt;
 pub mod ir;
 pub mod snapshot;
 pub mod source;

@@ -1173,3 +1173,89 @@ fn test_errors_name_the_case_and_the_cause() {
         stdout(&out)
     );
 }
+
+const UNFORMATTED: &str = "rule Q1 { title \"t\"\nwhen service \"A\" running // the cause\n  and service \"B\" stopped diagnose \"d\" }\n";
+
+const FORMATTED: &str = r#"rule Q1 {
+    title    "t"
+    when service "A" running // the cause
+     and service "B" stopped
+    diagnose "d"
+}
+"#;
+
+#[test]
+fn fmt_check_shows_a_diff_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "rules/a.kbr", UNFORMATTED);
+    let out = kbrules()
+        .args(["fmt", "--check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("(formatted)"), "{text}");
+    assert!(text.contains("+     and service \"B\" stopped\n"), "{text}");
+    assert!(text.ends_with("1 file of 1 not formatted\n"), "{text}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), UNFORMATTED);
+}
+
+#[test]
+fn fmt_rewrites_a_file_and_then_finds_it_formatted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "rules/a.kbr", UNFORMATTED);
+    let out = kbrules().arg("fmt").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "formatted 1 file of 1\n");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), FORMATTED);
+    // Nothing else was left in the folder (the temporary file was renamed over it).
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("rules"))
+        .unwrap()
+        .collect();
+    assert_eq!(names.len(), 1);
+    let out = kbrules()
+        .args(["fmt", "--check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "1 file already formatted\n");
+}
+
+#[test]
+fn fmt_never_writes_a_file_that_does_not_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.kbr", UNFORMATTED);
+    let bad = write(dir.path(), "bad.kbr", THREE_BROKEN);
+    let out = kbrules().arg("fmt").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let errors = String::from_utf8(out.stderr).unwrap();
+    assert!(errors.contains("E0001"), "{errors}");
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), THREE_BROKEN);
+    // The file that parses is formatted all the same.
+    assert_eq!(std::fs::read_to_string(&good).unwrap(), FORMATTED);
+}
+
+#[test]
+fn fmt_stdin_formats_standard_input() {
+    let out = kbrules()
+        .args(["fmt", "--stdin"])
+        .write_stdin(UNFORMATTED)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), FORMATTED);
+    let out = kbrules()
+        .args(["fmt", "--stdin"])
+        .write_stdin(THREE_BROKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "",
+        "nothing is written for text that does not parse"
+    );
+    assert!(String::from_utf8(out.stderr).unwrap().contains("<stdin>"));
+}

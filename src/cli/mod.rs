@@ -5,17 +5,20 @@
 
 mod check;
 mod eval;
+mod fmt;
 mod format;
 mod graph;
 mod snapshot;
 mod test;
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostics::{Code, Diagnostic};
 
 /// Exit code: nothing to report.
 pub const EXIT_OK: u8 = 0;
@@ -53,6 +56,8 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Print the checked rule graph as Graphviz DOT
     Graph(GraphArgs),
+    /// Format rule files in the one canonical layout, comments kept
+    Fmt(FmtArgs),
 }
 
 /// How diagnostics are printed.
@@ -201,6 +206,23 @@ struct SnapshotArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct FmtArgs {
+    /// Rule files or directories (searched for `*.kbr`); `rules/` by default
+    #[arg(conflicts_with = "stdin")]
+    paths: Vec<PathBuf>,
+    /// Write nothing; list the files that are not formatted, with a diff, and exit with 1 if
+    /// there are any
+    #[arg(long)]
+    check: bool,
+    /// Format standard input and write it to standard output
+    #[arg(long)]
+    stdin: bool,
+    /// When to use colour
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Debug, clap::Args)]
 struct GraphArgs {
     /// Rule files or directories; `rules/` by default
     paths: Vec<PathBuf>,
@@ -270,6 +292,38 @@ where
             args.color.enabled_on_stderr(),
         ),
         Command::Graph(args) => graph::run(&default_paths(args.paths)),
+        Command::Fmt(args) if args.stdin => {
+            fmt::run_stdin(args.check, args.color.enabled_on_stderr())
+        }
+        Command::Fmt(args) => {
+            fmt::run(&default_paths(args.paths), args.check, args.color.enabled())
+        }
     };
     ExitCode::from(code)
+}
+
+/// Writes `text` to `path` through a temporary file beside it and a rename, so that an
+/// interrupted run leaves the old file, or none, never half of one.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    let name = path.display().to_string();
+    let err = |e: std::io::Error| {
+        Diagnostic::global(Code::Io, format!("cannot write `{name}`: {e}")).with_file(name.clone())
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().to_string());
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temp).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(err(e));
+    }
+    Ok(())
 }

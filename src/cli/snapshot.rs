@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_OK, EXIT_USAGE};
-use crate::diagnostics::{Code, Diagnostic};
 use crate::snapshot::{Progress, Snapshot};
 
 /// Inputs smaller than this in all load too fast for a bar to help.
@@ -58,32 +57,6 @@ impl Progress for Bar {
     }
 }
 
-/// Writes `text` to `path` through a temporary file beside it and a rename, so that an
-/// interrupted run leaves the old file, or none, never half of one.
-fn write_atomically(path: &Path, text: &str) -> Result<(), Diagnostic> {
-    let name = path.display().to_string();
-    let err = |e: std::io::Error| {
-        Diagnostic::global(Code::Io, format!("cannot write `{name}`: {e}")).with_file(name.clone())
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().to_string());
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|mut f| {
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(err(e));
-    }
-    Ok(())
-}
-
 pub(super) fn run(inputs: &[PathBuf], output: Option<&Path>, summary: bool, color: bool) -> u8 {
     let bar = Bar::new();
     let loaded = Snapshot::load_merged(inputs, Some(&bar));
@@ -98,7 +71,7 @@ pub(super) fn run(inputs: &[PathBuf], output: Option<&Path>, summary: bool, colo
     let mut out = std::io::stdout().lock();
     match output {
         Some(path) if path != Path::new("-") => {
-            if let Err(d) = write_atomically(path, &(snapshot.to_json() + "\n")) {
+            if let Err(d) = super::write_atomically(path, &(snapshot.to_json() + "\n")) {
                 super::eval::print_errors(&[d], &crate::Sources::new(), color);
                 return EXIT_USAGE;
             }
