@@ -42,13 +42,14 @@ pub mod cli;
 pub mod diagnostics;
 pub mod eval;
 pub mod fmt;
+pub mod ide;
 pub mod ir;
 pub mod snapshot;
 pub mod source;
 pub mod syntax;
 pub mod testing;
 
-pub use check::{Checked, check, compile};
+pub use check::{Checked, check, check_cached, compile};
 pub use diagnostics::{Code, Diagnostic, Severity};
 pub use eval::{Limits, Report, RuleSet, Truth};
 pub use ir::RuleGraph;

@@ -154,6 +154,13 @@ impl Sources {
         id
     }
 
+    /// Replaces the text of a file, which keeps its id (an editor's buffer that changed).
+    pub fn set_text(&mut self, id: SourceId, text: impl Into<Arc<str>>) {
+        if let Some(file) = self.files.get_mut(id.index()) {
+            *file = SourceFile::new(std::mem::take(&mut file.name), text.into());
+        }
+    }
+
     /// Adds a file from raw bytes; text that is not UTF-8 is an error naming the byte offset.
     pub fn add_bytes(
         &mut self,

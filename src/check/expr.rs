@@ -688,10 +688,7 @@ impl Checker<'_> {
                 if let Some(id) = self.interner.regex_id(&text.node) {
                     return Some(TextMatch::Regex(id));
                 }
-                let built = regex::RegexBuilder::new(&text.node)
-                    .case_insensitive(true)
-                    .size_limit(MAX_REGEX_SIZE)
-                    .build();
+                let built = build_regex(&text.node);
                 match built {
                     Ok(regex) => {
                         let id = self.interner.add_regex(ir::Regex {
@@ -1558,4 +1555,31 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Compiles a rule's regular expression (case-insensitive, size-limited), through a cache for
+/// the life of the process: a language server or test runner checks the same library again and
+/// again, and compiling its patterns is most of the work of a check. A compiled `Regex` is
+/// shared, not copied, by a clone.
+fn build_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    use std::sync::{Mutex, OnceLock};
+    /// Patterns kept; the cache is emptied when it would grow past this.
+    const CACHED: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<String, Result<regex::Regex, regex::Error>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return hit;
+    }
+    let built = regex::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(MAX_REGEX_SIZE)
+        .build();
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CACHED {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), built.clone());
+    }
+    built
 }

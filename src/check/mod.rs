@@ -26,7 +26,7 @@ use crate::diagnostics::{self, Code, Diagnostic, did_you_mean};
 use crate::ir::{
     self, CatalogueEntry, Fact, FactId, Interner, OsId, ProductId, RuleGraph, RuleId, RuleSeverity,
 };
-use crate::source::{Sources, Span};
+use crate::source::{SourceId, Sources, Span};
 
 pub(crate) use expr::Ctx;
 pub use expr::MAX_REGEX_SIZE;
@@ -75,11 +75,42 @@ pub fn check(sources: &Sources) -> Checked {
     })
 }
 
+/// Checks the files of `sources` as [`check`] does, reusing the parse of each file `cache`
+/// holds and adding the others to it. A caller that changes a file's text must remove its entry
+/// first (the language server keeps the parses of the files that did not change).
+pub fn check_cached(sources: &Sources, cache: &mut HashMap<SourceId, Parsed>) -> Checked {
+    let run = || {
+        for (id, _) in sources.iter() {
+            cache
+                .entry(id)
+                .or_insert_with(|| crate::syntax::parse_file(sources, id));
+        }
+        check_parsed(sources, |id| cache.get(&id).cloned())
+    };
+    crate::syntax::with_stack(run).unwrap_or_else(|| Checked {
+        graph: None,
+        diagnostics: vec![Diagnostic::internal(
+            None,
+            "the compiler thread could not run",
+        )],
+        files: Vec::new(),
+    })
+}
+
+/// A file's syntax tree and syntax errors.
+pub type Parsed = (ast::File, Vec<Diagnostic>);
+
 fn check_here(sources: &Sources) -> Checked {
+    check_parsed(sources, |id| Some(crate::syntax::parse_file(sources, id)))
+}
+
+fn check_parsed(sources: &Sources, parse: impl Fn(SourceId) -> Option<Parsed>) -> Checked {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     for (id, _) in sources.iter() {
-        let (file, mut errors) = crate::syntax::parse_file(sources, id);
+        let Some((file, mut errors)) = parse(id) else {
+            continue;
+        };
         diagnostics.append(&mut errors);
         files.push(file);
     }

@@ -8,6 +8,7 @@ mod eval;
 mod fmt;
 mod format;
 mod graph;
+pub mod lsp;
 mod snapshot;
 mod test;
 
@@ -58,6 +59,8 @@ enum Command {
     Graph(GraphArgs),
     /// Format rule files in the one canonical layout, comments kept
     Fmt(FmtArgs),
+    /// Run the language server over standard input and output, for editors
+    Lsp,
 }
 
 /// How diagnostics are printed.
@@ -292,6 +295,7 @@ where
             args.color.enabled_on_stderr(),
         ),
         Command::Graph(args) => graph::run(&default_paths(args.paths)),
+        Command::Lsp => lsp::run(),
         Command::Fmt(args) if args.stdin => {
             fmt::run_stdin(args.check, args.color.enabled_on_stderr())
         }

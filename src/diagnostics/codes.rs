@@ -58,6 +58,14 @@ macro_rules! catalogue {
             pub fn title(self) -> &'static str {
                 match self { $( Code::$variant => $title, )* }
             }
+
+            /// The code's page of the book's error index, in Markdown: what it means, an
+            /// example, and how to fix it.
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $( Code::$variant => include_str!(concat!("../../book/src/errors/", $code, ".md")), )*
+                }
+            }
         }
     };
 }
