@@ -22,7 +22,7 @@ use pest::iterators::Pair;
 use crate::diagnostics::Diagnostic;
 use crate::source::{SourceId, Sources, Span};
 use crate::syntax::lexer::{self, Token};
-use crate::syntax::{KbrParser, Rule};
+use crate::syntax::{KbrParser, Rule, is_item};
 use doc::Doc;
 
 /// The width the formatter fills; longer lines are left long only where they cannot break
@@ -699,17 +699,7 @@ impl<'t> Builder<'t> {
             }
             Rule::quantifier => self.quantifier(atom),
             Rule::count_cmp => self.count_cmp(atom),
-            Rule::comparison => {
-                let parts = kids(atom);
-                let mut docs = Vec::new();
-                for (i, p) in parts.iter().enumerate() {
-                    if i > 0 {
-                        docs.push(text(" "));
-                    }
-                    docs.push(self.operand(p));
-                }
-                cat(docs)
-            }
+            Rule::comparison => self.spaced(&kids(atom), Builder::operand),
             Rule::bound => self.bound(atom),
             Rule::cond_ref => match kids(atom).first() {
                 Some(name) => self.token(name),
@@ -865,17 +855,26 @@ impl<'t> Builder<'t> {
                 if inner.is_empty() {
                     self.token(p)
                 } else {
-                    let mut docs = Vec::new();
-                    for (i, q) in inner.iter().enumerate() {
-                        if i > 0 {
-                            docs.push(text(" "));
-                        }
-                        docs.push(self.part(q));
-                    }
-                    cat(docs)
+                    self.spaced(&inner, Builder::part)
                 }
             }
         }
+    }
+
+    /// Pairs laid out one after the other, separated by single spaces.
+    fn spaced(
+        &mut self,
+        pairs: &[Pair<'_, Rule>],
+        each: fn(&mut Self, &Pair<'_, Rule>) -> Doc,
+    ) -> Doc {
+        let mut docs = Vec::new();
+        for (i, p) in pairs.iter().enumerate() {
+            if i > 0 {
+                docs.push(text(" "));
+            }
+            docs.push(each(self, p));
+        }
+        cat(docs)
     }
 
     /// `id 1, 2 ..= 5`
@@ -920,15 +919,7 @@ impl<'t> Builder<'t> {
     }
 
     fn version_spec(&mut self, p: &Pair<'_, Rule>) -> Doc {
-        let parts = kids(p);
-        let mut docs = Vec::new();
-        for (i, q) in parts.iter().enumerate() {
-            if i > 0 {
-                docs.push(text(" "));
-            }
-            docs.push(self.part(q));
-        }
-        cat(docs)
+        self.spaced(&kids(p), Builder::part)
     }
 
     /// A literal; a version's service pack written `sp4`, one space after the number.
@@ -938,17 +929,7 @@ impl<'t> Builder<'t> {
                 Some(inner) => self.literal(inner),
                 None => self.token(p),
             },
-            Rule::version => {
-                let parts = kids(p);
-                let mut docs = Vec::new();
-                for (i, q) in parts.iter().enumerate() {
-                    if i > 0 {
-                        docs.push(text(" "));
-                    }
-                    docs.push(self.literal(q));
-                }
-                cat(docs)
-            }
+            Rule::version => self.spaced(&kids(p), Builder::literal),
             Rule::sp_level => {
                 let (start, end) = (self.start(p), self.end(p));
                 self.token_as(start, end, p.as_str().to_ascii_lowercase())
@@ -961,17 +942,7 @@ impl<'t> Builder<'t> {
     fn operand(&mut self, p: &Pair<'_, Rule>) -> Doc {
         match p.as_rule() {
             Rule::string | Rule::version_lit | Rule::boolean | Rule::version => self.literal(p),
-            Rule::fact_ref => {
-                let parts = kids(p);
-                let mut docs = Vec::new();
-                for (i, q) in parts.iter().enumerate() {
-                    if i > 0 {
-                        docs.push(text(" "));
-                    }
-                    docs.push(self.atomish(q));
-                }
-                cat(docs)
-            }
+            Rule::fact_ref => self.spaced(&kids(p), Builder::atomish),
             Rule::to_number => {
                 let parts = kids(p);
                 let mut docs = Vec::new();
@@ -1025,18 +996,6 @@ fn hugs(expr: &Pair<'_, Rule>) -> bool {
             _ => return false,
         }
     }
-}
-
-fn is_item(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::rule_item
-            | Rule::condition_item
-            | Rule::warning_item
-            | Rule::fact_item
-            | Rule::product_item
-            | Rule::os_item
-    )
 }
 
 /// Whether an empty line comes before `offset`: the text between the last line with code or a

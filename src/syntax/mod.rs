@@ -156,7 +156,7 @@ fn declared_name(
     ))
 }
 
-fn is_item(rule: Rule) -> bool {
+pub(crate) fn is_item(rule: Rule) -> bool {
     matches!(
         rule,
         Rule::rule_item
