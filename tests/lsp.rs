@@ -272,3 +272,42 @@ fn an_editor_session() {
     let status = client.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_root_with_a_rules_folder_is_checked_as_that_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::create_dir_all(dir.path().join("fixtures")).unwrap();
+    std::fs::write(dir.path().join("rules/shared.kbr"), SHARED).unwrap();
+    std::fs::write(dir.path().join("rules/rule.kbr"), RULE).unwrap();
+    std::fs::write(
+        dir.path().join("fixtures/broken.kbr"),
+        "rule Q1 { when and }\n",
+    )
+    .unwrap();
+    let mut client = Client::start(dir.path());
+    let root = client.uri("").trim_end_matches('/').to_string();
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": root, "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    assert_eq!(client.diagnostics("rules/shared.kbr"), json!([]));
+    // Answered after the first analysis: every diagnostic it published has arrived.
+    client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": client.uri("rules/shared.kbr")}}),
+    );
+    let broken = client.uri("fixtures/broken.kbr");
+    assert!(
+        !client
+            .notifications
+            .iter()
+            .any(|n| n["params"]["uri"] == broken),
+        "a fixture outside rules/ was checked: {:?}",
+        client.notifications
+    );
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}

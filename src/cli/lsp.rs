@@ -152,9 +152,14 @@ impl Server {
         }
     }
 
+    /// Reads the workspace: the `rules/` folder of the root when it has one (as `kbrules check`
+    /// reads `rules/` by default, so that fixtures elsewhere in a repository are not taken for
+    /// the library), else every rule file under the root.
     fn load_workspace(&mut self) {
         let Some(root) = &self.root else { return };
-        let (sources, _) = Sources::load_paths(&[root]);
+        let rules = root.join("rules");
+        let folder = if rules.is_dir() { rules } else { root.clone() };
+        let (sources, _) = Sources::load_paths(&[folder]);
         for (_, file) in sources.iter() {
             self.documents.insert(
                 PathBuf::from(file.name()),
