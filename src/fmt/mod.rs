@@ -458,24 +458,29 @@ impl<'t> Builder<'t> {
         }
     }
 
+    /// `condition NAME =`, `warning NAME =`
+    fn assignment_head(&mut self, kw: &Pair<'_, Rule>, name: &Pair<'_, Rule>) -> Doc {
+        let end = self.end(name);
+        cat([
+            self.token(kw),
+            text(" "),
+            self.token(name),
+            text(" "),
+            self.punct(end, "="),
+        ])
+    }
+
     fn condition_item(&mut self, item: &Pair<'_, Rule>) -> Doc {
         let parts = kids(item);
         let (Some(kw), Some(name), Some(expr)) = (parts.first(), parts.get(1), parts.get(2)) else {
             return self.verbatim(item);
         };
-        let head = cat([
-            self.token(kw),
-            text(" "),
-            self.token(name),
-            text(" "),
-            self.punct(self.end(name), "="),
-        ]);
+        let head = self.assignment_head(kw, name);
+        let body = self.expr(expr, Chain::Soft);
         if hugs(expr) {
             // `condition x = any of (`, its conditions four columns in, `)` in column one.
-            let body = self.expr(expr, Chain::Soft);
             cat([head, text(" "), body])
         } else {
-            let body = self.expr(expr, Chain::Soft);
             Doc::group(cat([
                 head,
                 Doc::nest(4, cat([Doc::Line, Doc::align(body)])),
@@ -488,13 +493,7 @@ impl<'t> Builder<'t> {
         let (Some(kw), Some(name), Some(s)) = (parts.first(), parts.get(1), parts.get(2)) else {
             return self.verbatim(item);
         };
-        let head = cat([
-            self.token(kw),
-            text(" "),
-            self.token(name),
-            text(" "),
-            self.punct(self.end(name), "="),
-        ]);
+        let head = self.assignment_head(kw, name);
         let several = kids(s).len() > 1;
         let body = self.string(s);
         if several {
