@@ -678,7 +678,8 @@ impl<'a> Checker<'a> {
                 ty,
                 data,
             } => {
-                let key = self.ok(values::reg_key(key));
+                let key = self.registry_key(key);
+                let key = self.ok(key);
                 let ty = match ty {
                     Some(t) => Some(self.ok(values::reg_type(t))?),
                     None => None,
@@ -692,7 +693,10 @@ impl<'a> Checker<'a> {
                 }
             }
             F::RegistryDelete { key, value } => ir::Fix::RegistryDelete {
-                key: self.ok(values::reg_key(key))?,
+                key: {
+                    let key = self.registry_key(key);
+                    self.ok(key)?
+                },
                 value: value.as_ref().map(|v| v.node.clone()),
             },
             F::RestartService(name) => ir::Fix::RestartService(name.node.clone()),
@@ -712,6 +716,44 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports the error of a result, if any, and turns it into an option.
+    /// A registry key from its text, with a warning for each part that holds an angle bracket
+    /// outside a placeholder (`<>`, `<adapter`): such a bracket is read as part of the key name.
+    pub(crate) fn registry_key(&mut self, text: &ast::Text) -> Result<ir::RegKey, Diagnostic> {
+        let key = values::reg_key(text)?;
+        let written = self.sources.slice(text.span);
+        let mut warnings = Vec::new();
+        for part in key.path.split('\\') {
+            let stray = ir::name_pieces(part).iter().any(
+                |piece| matches!(piece, ir::NamePiece::Text(text) if text.contains(['<', '>'])),
+            );
+            if !stray {
+                continue;
+            }
+            // The part as written, for a span on it alone (the whole key when the part holds a
+            // quote, which the source doubles).
+            let span = written.find(part).map_or(text.span, |at| {
+                let start = text.span.start as usize + at;
+                Span::new(text.span.source, start, start + part.len())
+            });
+            warnings.push(
+                Diagnostic::new(
+                    Code::MalformedPlaceholder,
+                    span,
+                    format!("`{part}` holds an angle bracket that is not a placeholder"),
+                )
+                .with_label("read as part of the key name")
+                .with_help(
+                    "a placeholder is a name between `<` and `>`, as in `Services\\<service>`: \
+                     close it, or give it a name",
+                ),
+            );
+        }
+        for warning in warnings {
+            self.error(warning);
+        }
+        Ok(key)
+    }
+
     pub(crate) fn ok<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {
         match result {
             Ok(value) => Some(value),

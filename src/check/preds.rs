@@ -174,7 +174,7 @@ impl Checker<'_> {
     }
 
     fn registry(&mut self, r: &ast::RegistryPred, ctx: &mut Ctx) -> Option<Predicate> {
-        let key = values::reg_key(&r.key);
+        let key = self.registry_key(&r.key);
         let key = self.counted(key, ctx)?;
         Some(match &r.test {
             ast::RegistryTest::KeyExists => Predicate::RegistryKey { key, exists: true },

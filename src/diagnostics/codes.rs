@@ -232,6 +232,8 @@ catalogue! {
     UnusedBinding = "W0006", "unused-binding", Warning, "unused binding";
     /// An `allow(…)` comment that names no known lint.
     UnknownLint = "W0007", "unknown-lint", Warning, "unknown lint in allow comment";
+    /// A registry key holds an angle bracket that is not part of a placeholder (`<>`, `<adapter`).
+    MalformedPlaceholder = "W0008", "malformed-placeholder", Warning, "malformed placeholder in a key";
 }
 
 impl Code {

@@ -19,13 +19,15 @@ use super::{Limits, Truth};
 use crate::ir::{
     FileTest, PredId, Predicate, Property, RegKey, RuleGraph, ServiceTest, Value, ValueTest,
 };
-use crate::snapshot::{Coverage, Event, Expanded, FactValue, Snapshot, eq_fold, time};
+use crate::snapshot::{Coverage, Event, Expanded, FactValue, KeyAt, Snapshot, eq_fold, time};
 
 /// An item of the snapshot a question matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Item {
     Event(u32),
     RegKey(u32),
+    /// A key that exists because a key below it is listed (see [`KeyAt::Implied`]).
+    ImpliedKey(u32),
     RegValue(u32, u32),
     Service(u32),
     Product(u32),
@@ -327,10 +329,7 @@ impl<'a> Session<'a> {
                         key: key.to_string(),
                     });
                 }
-                let item = snapshot
-                    .registry
-                    .key_index(key)
-                    .map(|i| Item::RegKey(index(i)));
+                let item = snapshot.registry.find(key).map(key_item);
                 Outcome::from_bool(present == *exists, item.filter(|_| *exists), || {
                     if present {
                         format!("the key {key} exists")
@@ -556,13 +555,13 @@ impl<'a> Session<'a> {
         if key.is_pattern() {
             return self.registry_value_pattern(pred, key, name, ty, test);
         }
-        let entry = registry.key_index(key);
-        if entry.is_none() && !self.key_collected(key) {
+        let at = registry.find(key);
+        if !matches!(at, Some(KeyAt::Listed(_))) && !self.key_collected(key) {
             return Outcome::unknown(Need::RegistryKey {
                 key: key.to_string(),
             });
         }
-        self.value_in(pred, key, entry, name, ty, test)
+        self.value_in(pred, key, at, name, ty, test)
     }
 
     /// Whether every key a pattern may match was collected: the key above its first
@@ -576,47 +575,42 @@ impl<'a> Session<'a> {
 
     /// `registry "A\*\B" exists` holds when some key matches; `missing` when none does.
     fn registry_key_pattern(&self, pattern: &RegKey, exists: bool) -> Outcome {
-        let (listed, unlisted) = self.snapshot.registry.matching(pattern);
-        let found = listed.len() + unlisted;
-        if found == 0 && !self.pattern_collected(pattern) {
+        let found = self.snapshot.registry.matching(pattern);
+        if found.is_empty() && !self.pattern_collected(pattern) {
             return Outcome::unknown(Need::RegistryTree {
                 key: pattern.fixed_prefix().to_string(),
             });
         }
         let observed = || {
-            let count = match found {
+            let count = match found.len() {
                 0 => return format!("no key matches {pattern}"),
                 1 => "1 key matches".to_string(),
                 n => format!("{n} keys match"),
             };
-            match listed.is_empty() {
-                true => format!("{count} {pattern}"),
-                false => format!("{count} {pattern}: {}", self.key_list(&listed)),
-            }
+            format!("{count} {pattern}: {}", self.key_list(&found))
         };
-        if (found > 0) != exists {
+        if found.is_empty() == exists {
             return Outcome::no(observed());
         }
-        let items: Vec<Item> = listed.iter().map(|&ki| Item::RegKey(index(ki))).collect();
-        if items.is_empty() {
-            Outcome::from_bool(true, None, observed)
+        if exists {
+            Outcome::yes(found.into_iter().map(key_item).collect())
         } else {
-            Outcome::yes(items)
+            Outcome::from_bool(true, None, observed)
         }
     }
 
-    /// Up to four listed keys by path, for what the snapshot holds instead.
-    fn key_list(&self, listed: &[usize]) -> String {
-        let keys = &self.snapshot.registry.keys;
-        let mut text = listed
+    /// Up to four keys by path, for what the snapshot holds instead.
+    fn key_list(&self, found: &[KeyAt]) -> String {
+        let registry = &self.snapshot.registry;
+        let mut text = found
             .iter()
             .take(4)
-            .filter_map(|&ki| keys.get(ki))
-            .map(|k| k.key.to_string())
+            .filter_map(|&at| registry.key_at(at))
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        if listed.len() > 4 {
-            let _ = write!(text, " and {} more", listed.len() - 4);
+        if found.len() > 4 {
+            let _ = write!(text, " and {} more", found.len() - 4);
         }
         text
     }
@@ -631,27 +625,33 @@ impl<'a> Session<'a> {
         test: &ValueTest,
     ) -> Outcome {
         let registry = &self.snapshot.registry;
-        let (listed, _) = registry.matching(pattern);
         let prefix = pattern.fixed_prefix();
         let mut items = Vec::new();
         let mut observed = Vec::new();
-        for &ki in &listed {
-            let Some(entry) = registry.keys.get(ki) else {
+        for at in registry.matching(pattern) {
+            let Some(key) = registry.key_at(at) else {
                 continue;
             };
-            let outcome = self.value_in(pred, &entry.key, Some(ki), name, ty, test);
+            // A key implied by one below it has values only where the registry was collected.
+            if matches!(at, KeyAt::Implied(_)) && !self.key_collected(key) {
+                continue;
+            }
+            let outcome = self.value_in(pred, key, Some(at), name, ty, test);
             match outcome.truth {
-                Truth::True if outcome.items.is_empty() => items.push(Item::RegKey(index(ki))),
+                Truth::True if outcome.items.is_empty() => items.push(key_item(at)),
                 Truth::True => items.extend(outcome.items),
                 _ => {
                     // Each key by its path below the pattern's fixed part, `E100B1: …`.
-                    let below = entry
-                        .key
+                    let below = key
                         .path
                         .get(prefix.path.len()..)
-                        .unwrap_or(&entry.key.path)
+                        .unwrap_or(&key.path)
                         .trim_start_matches('\\');
-                    let what = match entry.value(name) {
+                    let listed = match at {
+                        KeyAt::Listed(ki) => registry.keys.get(ki),
+                        KeyAt::Implied(_) => None,
+                    };
+                    let what = match listed.and_then(|entry| entry.value(name)) {
                         Some(_) => outcome.observed.unwrap_or_default(),
                         None if name.is_empty() => "no value (Default)".to_string(),
                         None => format!("no value {name}"),
@@ -680,19 +680,22 @@ impl<'a> Session<'a> {
         Outcome::no(text)
     }
 
-    /// A value test in one key, `entry` its position when it is listed.
+    /// A value test in one key, `at` where it is when it exists.
     fn value_in(
         &self,
         pred: PredId,
         key: &RegKey,
-        entry: Option<usize>,
+        at: Option<KeyAt>,
         name: &str,
         ty: Option<crate::ir::RegType>,
         test: &ValueTest,
     ) -> Outcome {
         let registry = &self.snapshot.registry;
         let display_name = if name.is_empty() { "(Default)" } else { name };
-        let value = entry.and_then(|ki| {
+        let value = at.and_then(|at| {
+            let KeyAt::Listed(ki) = at else {
+                return None;
+            };
             let k = registry.keys.get(ki)?;
             let vi = k.values.iter().position(|v| eq_fold(&v.name, name))?;
             Some((ki, vi, k.values.get(vi)?))
@@ -704,12 +707,12 @@ impl<'a> Session<'a> {
                 format!("the key {key} does not exist")
             };
             if *test == ValueTest::Missing
-                && let Some(ki) = entry
+                && let Some(at) = at
             {
                 // The key that lacks the value, for a binding; the evidence says what is missing.
                 return Outcome {
                     truth: Truth::True,
-                    items: vec![Item::RegKey(index(ki))],
+                    items: vec![key_item(at)],
                     observed: Some(why),
                     ..Outcome::default()
                 };
@@ -888,6 +891,37 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The path of a key item, listed or implied.
+    fn key_of(&self, item: Item) -> Option<&RegKey> {
+        let registry = &self.snapshot.registry;
+        match item {
+            Item::RegKey(i) => registry.key_at(KeyAt::Listed(i as usize)),
+            Item::ImpliedKey(i) => registry.key_at(KeyAt::Implied(i as usize)),
+            _ => None,
+        }
+    }
+
+    /// The name of a key a question matched: the part its pattern's last placeholder matched
+    /// (`SnaDlc1` for `Services\\SnaDlc<n>\\Parameters`), else the last part of its path.
+    fn key_name<'k>(&self, key: &'k RegKey, pred: PredId) -> &'k str {
+        let pattern = match self.graph.predicate(pred) {
+            Some(Predicate::RegistryKey { key, .. } | Predicate::RegistryValue { key, .. }) => {
+                Some(key)
+            }
+            _ => None,
+        };
+        let part = pattern.and_then(|pattern| {
+            let parts: Vec<&str> = pattern.path.split('\\').collect();
+            parts
+                .iter()
+                .rposition(|part| crate::ir::has_placeholder(part))
+        });
+        match part {
+            Some(at) => key.path.split('\\').nth(at).unwrap_or_default(),
+            None => key.path.rsplit('\\').next().unwrap_or_default(),
+        }
+    }
+
     /// A property of a matched item.
     pub(crate) fn property(&self, item: Item, pred: PredId, property: &Property) -> Got {
         let snapshot = self.snapshot;
@@ -929,17 +963,11 @@ impl<'a> Session<'a> {
                     Some(other) => absent(format!("registry values have no {other}")),
                 }
             }
-            Item::RegKey(ki) => match snapshot.registry.keys.get(ki as usize) {
-                // The last part of the path: the adapter or subkey a pattern's placeholder matched.
-                Some(k) if field == Some("name") => Got::Value(Val::Text(
-                    k.key
-                        .path
-                        .rsplit('\\')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                )),
-                Some(k) => Got::Value(Val::Text(k.key.to_string())),
+            Item::RegKey(_) | Item::ImpliedKey(_) => match self.key_of(item) {
+                Some(k) if field == Some("name") => {
+                    Got::Value(Val::Text(self.key_name(k, pred).to_string()))
+                }
+                Some(k) => Got::Value(Val::Text(k.to_string())),
                 None => absent("no such key".into()),
             },
             Item::Service(si) => {
@@ -1143,12 +1171,10 @@ impl<'a> Session<'a> {
                     },
                 }
             }
-            Item::RegKey(ki) => {
-                let key = snapshot
-                    .registry
-                    .keys
-                    .get(ki as usize)
-                    .map(|k| k.key.to_string())
+            Item::RegKey(_) | Item::ImpliedKey(_) => {
+                let key = self
+                    .key_of(item)
+                    .map(ToString::to_string)
                     .unwrap_or_default();
                 match self.graph.predicate(pred) {
                     // The key of a value that is missing: the evidence is what it lacks.
@@ -1247,6 +1273,14 @@ fn no_version() -> crate::ir::Version {
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// The item for a registry key that exists.
+fn key_item(at: KeyAt) -> Item {
+    match at {
+        KeyAt::Listed(i) => Item::RegKey(index(i)),
+        KeyAt::Implied(i) => Item::ImpliedKey(index(i)),
+    }
 }
 
 /// Whether a name a collector reports is a catalogue entry's name or one of its aliases.

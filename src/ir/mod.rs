@@ -559,19 +559,19 @@ impl RegKey {
         self.to_string().to_lowercase()
     }
 
-    /// Whether a part of the path is a placeholder, `<adapter>`, which stands for any one key
-    /// name: the key is a pattern that names every key it matches.
+    /// Whether a part of the path holds a placeholder, `<adapter>`, which stands for any text in
+    /// a key name: the key is a pattern that names every key it matches.
     pub fn is_pattern(&self) -> bool {
-        self.path.split('\\').any(is_placeholder)
+        self.path.split('\\').any(has_placeholder)
     }
 
-    /// The key above the first placeholder of a pattern (the key itself when it is not one):
-    /// every key the pattern matches is below it.
+    /// The key above the first part with a placeholder (the key itself when it is not a
+    /// pattern): every key the pattern matches is below it.
     pub fn fixed_prefix(&self) -> RegKey {
         let parts: Vec<&str> = self
             .path
             .split('\\')
-            .take_while(|part| !is_placeholder(part))
+            .take_while(|part| !has_placeholder(part))
             .collect();
         RegKey {
             hive: self.hive,
@@ -580,24 +580,118 @@ impl RegKey {
     }
 }
 
-/// Whether a part of a key path is a placeholder: a name between angle brackets, as the
-/// articles write `NetConfig\\<adapter>`. (`*` is not one: `HKCR\\*` is a real key.)
-pub(crate) fn is_placeholder(part: &str) -> bool {
-    part.len() > 2 && part.starts_with('<') && part.ends_with('>')
+/// One piece of a key name in a pattern: literal text, or a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NamePiece<'a> {
+    /// Text the name must hold, as written.
+    Text(&'a str),
+    /// A placeholder, `<adapter>`: one or more characters.
+    Any,
+}
+
+/// A key name split into text and placeholders. A placeholder is a name between angle brackets
+/// (`<adapter>`, `<TP NAME>`) with no bracket inside; other brackets (`<>`, an unclosed `<`) are
+/// text. (`*` is text too: `HKCR\\*` is a real key.)
+pub(crate) fn name_pieces(part: &str) -> Vec<NamePiece<'_>> {
+    let mut pieces = Vec::new();
+    let mut text_start = 0;
+    let mut rest = part;
+    let mut offset = 0;
+    while let Some(open) = rest.find('<') {
+        let after = rest.get(open + 1..).unwrap_or("");
+        let close = after.find(['<', '>']);
+        match close {
+            Some(close) if close > 0 && after.get(close..close + 1) == Some(">") => {
+                if offset + open > text_start {
+                    pieces.push(NamePiece::Text(
+                        part.get(text_start..offset + open).unwrap_or(""),
+                    ));
+                }
+                pieces.push(NamePiece::Any);
+                let consumed = open + 1 + close + 1;
+                offset += consumed;
+                text_start = offset;
+                rest = rest.get(consumed..).unwrap_or("");
+            }
+            _ => {
+                offset += open + 1;
+                rest = after;
+            }
+        }
+    }
+    if text_start < part.len() {
+        pieces.push(NamePiece::Text(part.get(text_start..).unwrap_or("")));
+    }
+    pieces
+}
+
+/// Whether a part of a key path holds a placeholder (see [`name_pieces`]).
+pub(crate) fn has_placeholder(part: &str) -> bool {
+    name_pieces(part).contains(&NamePiece::Any)
 }
 
 /// Whether a folded key path (`hklm\\…`) is matched by a folded pattern: as many parts, each
-/// equal or a placeholder.
+/// matched by the pattern's part (see [`name_matches`]).
 pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
     let mut want = pattern.split('\\');
     let mut have = path.split('\\');
     loop {
         match (want.next(), have.next()) {
             (None, None) => return true,
-            (Some(w), Some(h)) if w == h || is_placeholder(w) => {}
+            (Some(w), Some(h)) if w == h || name_matches(w, h) => {}
             _ => return false,
         }
     }
+}
+
+/// Whether a key name is matched by a part of a pattern, each placeholder standing for one or
+/// more characters: `snadlc<n>` matches `snadlc1` but not `snadlc`. Greedy matching with
+/// backtracking to the last placeholder only, so the time is at most the product of the lengths.
+pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
+    // A placeholder is one character followed by any number: `?*` in glob terms.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Char(char),
+        One,
+        Star,
+    }
+    let mut toks = Vec::new();
+    for piece in name_pieces(pattern) {
+        match piece {
+            NamePiece::Text(text) => toks.extend(text.chars().map(Tok::Char)),
+            NamePiece::Any => toks.extend([Tok::One, Tok::Star]),
+        }
+    }
+    let name: Vec<char> = name.chars().collect();
+    let (mut p, mut n) = (0, 0);
+    // Where the last `Star` was, and the position in the name it currently swallows up to.
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = name.get(n) {
+        match toks.get(p) {
+            Some(Tok::Char(t)) if *t == c => {
+                p += 1;
+                n += 1;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                n += 1;
+            }
+            Some(Tok::Star) => {
+                star = Some((p, n));
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks.get(p..)
+        .is_some_and(|rest| rest.iter().all(|t| *t == Tok::Star))
 }
 
 impl std::fmt::Display for RegKey {
@@ -1060,5 +1154,60 @@ impl Interner {
 
     pub(crate) fn expr_at(&self, id: ExprId) -> Option<&Expr> {
         self.exprs.get(id.index())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NamePiece, has_placeholder, name_matches, name_pieces, path_matches};
+
+    #[test]
+    fn placeholders_are_names_between_brackets() {
+        use NamePiece::{Any, Text};
+        assert_eq!(name_pieces("<adapter>"), [Any]);
+        assert_eq!(name_pieces("SnaDlc<n>"), [Text("SnaDlc"), Any]);
+        assert_eq!(name_pieces("a<x>b<y>"), [Text("a"), Any, Text("b"), Any]);
+        assert_eq!(name_pieces("<TP NAME>"), [Any]);
+        assert_eq!(name_pieces("<>"), [Text("<>")]);
+        assert_eq!(name_pieces("<adapter"), [Text("<adapter")]);
+        assert_eq!(name_pieces("<a<b>"), [Text("<a"), Any]);
+        assert_eq!(name_pieces("x>y"), [Text("x>y")]);
+        assert_eq!(name_pieces("*"), [Text("*")]);
+        assert!(!has_placeholder("<>"));
+        assert!(has_placeholder("SnaDlc<n>"));
+    }
+
+    #[test]
+    fn a_placeholder_is_one_or_more_characters_of_one_name() {
+        assert!(name_matches("snadlc<n>", "snadlc1"));
+        assert!(name_matches("snadlc<n>", "snadlc12"));
+        assert!(!name_matches("snadlc<n>", "snadlc"));
+        assert!(!name_matches("snadlc<n>", "snaservr"));
+        assert!(name_matches("<a>dlc<b>", "snadlc1"));
+        assert!(!name_matches("<a>dlc<b>", "dlc1"));
+        assert!(name_matches("<a>-<b>", "x-y-z"));
+        assert!(name_matches("a<x>a", "aaa"));
+        assert!(!name_matches("a<x>a", "aa"));
+        assert!(name_matches("<>", "<>"));
+        assert!(!name_matches("<>", "x"));
+        assert!(path_matches(
+            "hklm\\services\\snadlc<n>\\parameters",
+            "hklm\\services\\snadlc2\\parameters"
+        ));
+        assert!(!path_matches("hklm\\services\\<s>", "hklm\\services\\a\\b"));
+        assert!(!path_matches(
+            "hklm\\services\\<s>\\parameters",
+            "hklm\\services\\parameters"
+        ));
+    }
+
+    #[test]
+    fn many_placeholders_against_a_long_name() {
+        // Many placeholders against a long name that fails at its end: greedy matching with one
+        // backtracking point does not explode.
+        let pattern = "<a>".repeat(200) + "x";
+        let name = "y".repeat(2_000);
+        assert!(!name_matches(&pattern, &name));
+        assert!(name_matches(&pattern, &(name.clone() + "x")));
     }
 }

@@ -21,7 +21,7 @@ mod text;
 pub mod time;
 mod write;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::diagnostics::{Code, Diagnostic};
@@ -661,22 +661,38 @@ impl RegKeyEntry {
 pub struct Registry {
     pub(crate) keys: Vec<RegKeyEntry>,
     by_path: HashMap<String, usize>,
-    /// Every key that exists because a key below it was listed.
-    ancestors: HashSet<String>,
+    /// Every key that exists because a key below it was listed, by folded path: its position in
+    /// `implied`.
+    ancestors: HashMap<String, usize>,
+    /// Those keys, spelt as the first key listed below each spells them. A key may be both
+    /// listed and implied.
+    implied: Vec<RegKey>,
 }
 
 impl Registry {
     fn index(&mut self) {
         self.by_path.clear();
         self.ancestors.clear();
+        self.implied.clear();
         for (i, entry) in self.keys.iter().enumerate() {
-            let folded = entry.key.folded();
-            let mut path = folded.as_str();
-            while let Some((parent, _)) = path.rsplit_once('\\') {
-                self.ancestors.insert(parent.to_string());
+            let hive = entry.key.hive;
+            let mut path = entry.key.path.as_str();
+            while !path.is_empty() {
+                let parent = path.rsplit_once('\\').map_or("", |(parent, _)| parent);
+                let key = RegKey {
+                    hive,
+                    path: parent.to_string(),
+                };
+                let folded = key.folded();
+                if self.ancestors.contains_key(&folded) {
+                    // Its own ancestors were recorded with it.
+                    break;
+                }
+                self.ancestors.insert(folded, self.implied.len());
+                self.implied.push(key);
                 path = parent;
             }
-            self.by_path.insert(folded, i);
+            self.by_path.insert(entry.key.folded(), i);
         }
     }
 
@@ -700,13 +716,22 @@ impl Registry {
     /// Whether the key is listed, or a key below it is.
     pub fn key_exists(&self, key: &RegKey) -> bool {
         let folded = key.folded();
-        self.by_path.contains_key(&folded) || self.ancestors.contains(&folded)
+        self.by_path.contains_key(&folded) || self.ancestors.contains_key(&folded)
     }
 
-    /// The keys a pattern (a key with placeholder parts, see [`RegKey::is_pattern`]) matches: the
-    /// positions of those listed, in the order given, and how many more exist only because a
-    /// key below them is listed.
-    pub fn matching(&self, pattern: &RegKey) -> (Vec<usize>, usize) {
+    /// Where a key that exists is: listed, or implied by a key below it.
+    pub(crate) fn find(&self, key: &RegKey) -> Option<KeyAt> {
+        let folded = key.folded();
+        match self.by_path.get(&folded) {
+            Some(&i) => Some(KeyAt::Listed(i)),
+            None => self.ancestors.get(&folded).map(|&i| KeyAt::Implied(i)),
+        }
+    }
+
+    /// The keys a pattern (a key with placeholders, see [`RegKey::is_pattern`]) matches: the
+    /// positions of those listed, in the order given, then of those that exist only because a key
+    /// below them is listed.
+    pub(crate) fn matching(&self, pattern: &RegKey) -> Vec<KeyAt> {
         let pattern = pattern.folded();
         let mut listed: Vec<usize> = self
             .by_path
@@ -715,14 +740,37 @@ impl Registry {
             .map(|(_, &i)| i)
             .collect();
         listed.sort_unstable();
-        let unlisted = self
+        let mut implied: Vec<usize> = self
             .ancestors
             .iter()
-            .filter(|path| !self.by_path.contains_key(*path))
-            .filter(|path| crate::ir::path_matches(&pattern, path))
-            .count();
-        (listed, unlisted)
+            .filter(|(path, _)| !self.by_path.contains_key(*path))
+            .filter(|(path, _)| crate::ir::path_matches(&pattern, path))
+            .map(|(_, &i)| i)
+            .collect();
+        implied.sort_unstable();
+        listed
+            .into_iter()
+            .map(KeyAt::Listed)
+            .chain(implied.into_iter().map(KeyAt::Implied))
+            .collect()
     }
+
+    /// The path of a key that exists.
+    pub(crate) fn key_at(&self, at: KeyAt) -> Option<&RegKey> {
+        match at {
+            KeyAt::Listed(i) => self.keys.get(i).map(|entry| &entry.key),
+            KeyAt::Implied(i) => self.implied.get(i),
+        }
+    }
+}
+
+/// Where a registry key that exists is in a [`Registry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyAt {
+    /// Listed, with its values: its position in the keys.
+    Listed(usize),
+    /// Implied by a key listed below it, its values unknown: its position among such keys.
+    Implied(usize),
 }
 
 /// Interned names of event logs and sources, compared without case.
