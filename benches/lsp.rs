@@ -1,7 +1,8 @@
 //! The language server's answer to an edit, measured as an editor sees it: in a workspace of 200
-//! rule files (the 191 of `rules/` and 9 more), the time from a `textDocument/didChange` to the
-//! last `textDocument/publishDiagnostics` of the analysis it causes (the whole workspace checked
-//! again, the index rebuilt, the diagnostics of every file sent). The server runs in-process
+//! rule files (the 191 of `rules/` and 9 more) and the library's rule test files, the time from a
+//! `textDocument/didChange` to the last `textDocument/publishDiagnostics` of the analysis it
+//! causes (the whole workspace checked again, the index rebuilt, the test files' cases checked
+//! against it, the diagnostics of every file sent). The server runs in-process
 //! over `lsp-server`'s memory connection, so the time is the server's, not a pipe's. Run with
 //! `cargo bench --bench lsp`; `book/src/performance.md` has the numbers.
 
@@ -24,15 +25,17 @@ fn main() {
     divan::main();
 }
 
-/// Copies `rules/` and adds files up to 200.
+/// Copies `rules/` (rule files and test files) and adds rule files up to 200; the path of the
+/// file edited, and how many files get diagnostics.
 fn workspace() -> &'static (tempfile::TempDir, PathBuf, usize) {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf, usize)> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
         let mut files = 0;
+        let mut tests = 0;
         let mut edited = None;
-        copy(&root, dir.path(), &mut files, &mut edited);
+        copy(&root, dir.path(), &mut files, &mut tests, &mut edited);
         while files < 200 {
             let text = format!(
                 "rule EXTRA{files} {{\n    title    \"extra\"\n    when service \"S{files}\" stopped\n    diagnose \"d\"\n}}\n"
@@ -40,17 +43,26 @@ fn workspace() -> &'static (tempfile::TempDir, PathBuf, usize) {
             std::fs::write(dir.path().join(format!("extra{files}.kbr")), text).unwrap();
             files += 1;
         }
-        (dir, edited.unwrap(), files)
+        (dir, edited.unwrap(), files + tests)
     })
 }
 
-fn copy(from: &Path, to: &Path, files: &mut usize, edited: &mut Option<PathBuf>) {
+fn copy(
+    from: &Path,
+    to: &Path,
+    files: &mut usize,
+    tests: &mut usize,
+    edited: &mut Option<PathBuf>,
+) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
         let target = to.join(path.file_name().unwrap());
         if path.is_dir() {
-            copy(&path, &target, files, edited);
+            copy(&path, &target, files, tests, edited);
+        } else if path.to_string_lossy().ends_with(".tests.json") {
+            std::fs::copy(&path, &target).unwrap();
+            *tests += 1;
         } else if path.extension().is_some_and(|e| e == "kbr") {
             std::fs::copy(&path, &target).unwrap();
             *files += 1;

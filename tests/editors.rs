@@ -59,7 +59,7 @@ fn completion_offers_exactly_the_keywords() {
 }
 
 #[test]
-fn the_extension_starts_the_language_server_for_kbr_files() {
+fn the_extension_starts_the_language_server_for_rule_and_test_files() {
     let package: Value = serde_json::from_str(&read("editors/vscode/package.json")).unwrap();
     let language = &package["contributes"]["languages"][0];
     assert_eq!(language["id"], "kbrules");
@@ -78,4 +78,5 @@ fn the_extension_starts_the_language_server_for_kbr_files() {
     ));
     assert!(main.contains(r#"args: ["lsp"]"#), "{main}");
     assert!(main.contains(r#"language: "kbrules""#), "{main}");
+    assert!(main.contains(r#"pattern: "**/*.tests.json""#), "{main}");
 }

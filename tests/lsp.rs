@@ -311,3 +311,95 @@ fn a_root_with_a_rules_folder_is_checked_as_that_folder() {
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());
 }
+
+const TESTS: &str = r#"{
+  "kbrules_tests": 1,
+  "cases": [
+    { "name": "fires", "rule": "Q298565", "verdict": "fired",
+      "snapshot": { "kbrules_snapshot": 1 } },
+    { "name": "a misspelt rule and a snapshot that is not there", "rule": "Q298556",
+      "verdict": "not_fired", "snapshot": "fixtures/none.json" }
+  ]
+}
+"#;
+
+#[test]
+fn rule_tests_are_part_of_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shared.kbr"), SHARED).unwrap();
+    std::fs::write(dir.path().join("rule.kbr"), RULE).unwrap();
+    std::fs::write(dir.path().join("rule.tests.json"), TESTS).unwrap();
+    let mut client = Client::start(dir.path());
+    let root = client.uri("").trim_end_matches('/').to_string();
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": root, "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+
+    // A case of a rule the library lacks, and a snapshot path that names nothing.
+    let diagnostics = client.diagnostics("rule.tests.json");
+    insta::assert_snapshot!("test file diagnostics", pretty(&diagnostics));
+
+    // The rule a case names: its title, its definition, and the case among its references.
+    let hover = client.request("textDocument/hover", client.at("rule.tests.json", 3, 34));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("Internet Mail Connector does not start, event 4086"),
+        "{text}"
+    );
+    let definition = client.request(
+        "textDocument/definition",
+        client.at("rule.tests.json", 3, 34),
+    );
+    assert_eq!(
+        definition["uri"],
+        json!(client.relative(json!(client.uri("rule.kbr"))))
+    );
+    assert_eq!(
+        definition["range"]["start"],
+        json!({"line": 0, "character": 5})
+    );
+    let references = client.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": client.uri("rule.kbr")},
+               "position": {"line": 0, "character": 7},
+               "context": {"includeDeclaration": false}}),
+    );
+    insta::assert_snapshot!("references of a rule with a test", pretty(&references));
+
+    // Completion of rule ids inside a case's `"rule"`.
+    let fixed = TESTS.replace("\"Q298556\"", "\"Q\"");
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": client.uri("rule.tests.json"), "languageId": "json",
+               "version": 1, "text": fixed}}),
+    );
+    let diagnostics = client.diagnostics("rule.tests.json");
+    assert_eq!(diagnostics.as_array().unwrap().len(), 2, "{diagnostics}");
+    let completion = client.request(
+        "textDocument/completion",
+        client.at("rule.tests.json", 5, 76),
+    );
+    let labels: Vec<&str> = completion
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Q298565"]);
+
+    // Text that is not a test file: one error, where the JSON breaks.
+    let broken = TESTS.replace("\"verdict\": \"fired\",", "\"verdict\": \"fired\"");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": client.uri("rule.tests.json"), "version": 2},
+               "contentChanges": [{"text": broken}]}),
+    );
+    let diagnostics = client.diagnostics("rule.tests.json");
+    insta::assert_snapshot!("broken test file", pretty(&diagnostics));
+
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}

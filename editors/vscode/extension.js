@@ -1,4 +1,4 @@
-// Starts `kbrules lsp` for rule files and stops it with the editor.
+// Starts `kbrules lsp` for rule files and rule test files, and stops it with the editor.
 const vscode = require("vscode");
 const { LanguageClient } = require("vscode-languageclient/node");
 
@@ -12,9 +12,13 @@ function activate(context) {
     "kbrules",
     { run: server, debug: server },
     {
-      documentSelector: [{ scheme: "file", language: "kbrules" }],
+      documentSelector: [
+        { scheme: "file", language: "kbrules" },
+        // Rule test files: their errors, and the rule ids their cases name.
+        { scheme: "file", pattern: "**/*.tests.json" },
+      ],
       synchronize: {
-        fileEvents: vscode.workspace.createFileSystemWatcher("**/*.kbr"),
+        fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.kbr,*.tests.json}"),
       },
     },
   );

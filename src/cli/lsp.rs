@@ -8,9 +8,12 @@
 //!
 //! The workspace is every `*.kbr` file under the root folder, read at start, with the open
 //! documents' text in place of what is on disk. It is checked as one library, as
-//! `kbrules check` checks it, so a rule that uses a condition of another file resolves.
+//! `kbrules check` checks it, so a rule that uses a condition of another file resolves. The rule
+//! test files beside the rules (`*.tests.json`) are part of it: their errors, and the rule ids
+//! their cases name, for hover, definition, references and completion.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
@@ -22,6 +25,7 @@ use super::{EXIT_OK, EXIT_USAGE};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::ide::{self, Context, Index, SymbolKind};
 use crate::source::{SourceId, Sources, Span};
+use crate::testing::{Fixture, TEST_FILE_SUFFIX, parse_test_file};
 
 pub(super) fn run() -> u8 {
     let (connection, io_threads) = Connection::stdio();
@@ -117,16 +121,33 @@ fn root_of(params: &lsp::InitializeParams) -> Option<PathBuf> {
     from_folders.or(from_root)
 }
 
-/// A rule file of the workspace.
+/// A rule file or a rule test file of the workspace.
 struct Document {
     text: String,
     /// Open in the editor: its text is the editor's, not the disk's.
     open: bool,
 }
 
+/// What a rule test file says: read again only when its text changes, since a library's test
+/// files are megabytes of JSON.
+#[derive(Default)]
+struct TestFacts {
+    /// The text they were read from.
+    text: String,
+    /// The rule ids its cases name: where (quotes included), and the id.
+    rules: Vec<(Range<usize>, String)>,
+    /// What the text alone shows: where it does not read, and snapshot paths that name nothing.
+    read_errors: Vec<lsp::Diagnostic>,
+    /// Those, and the cases of rules the library lacks, as of the last analysis.
+    diagnostics: Vec<lsp::Diagnostic>,
+}
+
 struct Server {
     root: Option<PathBuf>,
     documents: BTreeMap<PathBuf, Document>,
+    /// The rule test files, apart: they are not rule text.
+    tests: BTreeMap<PathBuf, Document>,
+    test_facts: HashMap<PathBuf, TestFacts>,
     /// The workspace as last analysed: a file keeps its id while the server runs (a file that
     /// is gone keeps its id with no text), so the parse of a file that did not change is kept.
     sources: Sources,
@@ -143,6 +164,8 @@ impl Server {
         Server {
             root,
             documents: BTreeMap::new(),
+            tests: BTreeMap::new(),
+            test_facts: HashMap::new(),
             sources: Sources::new(),
             ids: HashMap::new(),
             parsed: HashMap::new(),
@@ -159,7 +182,7 @@ impl Server {
         let Some(root) = &self.root else { return };
         let rules = root.join("rules");
         let folder = if rules.is_dir() { rules } else { root.clone() };
-        let (sources, _) = Sources::load_paths(&[folder]);
+        let (sources, _) = Sources::load_paths(std::slice::from_ref(&folder));
         for (_, file) in sources.iter() {
             self.documents.insert(
                 PathBuf::from(file.name()),
@@ -168,6 +191,13 @@ impl Server {
                     open: false,
                 },
             );
+        }
+        let mut tests = Vec::new();
+        crate::testing::collect(&folder, false, &mut tests, &mut Vec::new());
+        for path in tests {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                self.tests.insert(path, Document { text, open: false });
+            }
         }
     }
 
@@ -215,18 +245,38 @@ impl Server {
             };
             by_file.entry(file).or_default().push(d);
         }
+        self.test_facts
+            .retain(|path, _| self.tests.contains_key(path));
+        for (path, doc) in &self.tests {
+            if self
+                .test_facts
+                .get(path)
+                .is_none_or(|facts| facts.text != doc.text)
+            {
+                let facts = TestFacts::read(path, &doc.text);
+                self.test_facts.insert(path.clone(), facts);
+            }
+            if let Some(facts) = self.test_facts.get_mut(path) {
+                facts.check(&self.index);
+            }
+        }
         let mut published = Vec::new();
-        for path in self.documents.keys().chain(self.published.iter()) {
-            if published.contains(path) {
+        let mut seen = std::collections::HashSet::new();
+        let files = self.documents.keys().chain(self.tests.keys());
+        for path in files.chain(self.published.iter()) {
+            if !seen.insert(path) {
                 continue;
             }
             let Ok(uri) = Url::from_file_path(path) else {
                 continue;
             };
-            let list: Vec<lsp::Diagnostic> = by_file
-                .get(path)
-                .map(|ds| ds.iter().map(|d| to_lsp_diagnostic(sources, d)).collect())
-                .unwrap_or_default();
+            let list: Vec<lsp::Diagnostic> = match self.test_facts.get(path) {
+                Some(facts) => facts.diagnostics.clone(),
+                None => by_file
+                    .get(path)
+                    .map(|ds| ds.iter().map(|d| to_lsp_diagnostic(sources, d)).collect())
+                    .unwrap_or_default(),
+            };
             let params = lsp::PublishDiagnosticsParams {
                 uri,
                 diagnostics: list,
@@ -237,7 +287,7 @@ impl Server {
                 params,
             );
             let _ = connection.sender.send(Message::Notification(note));
-            if self.documents.contains_key(path) {
+            if self.documents.contains_key(path) || self.tests.contains_key(path) {
                 published.push(path.clone());
             }
         }
@@ -278,7 +328,7 @@ impl Server {
                 // The file is what is on disk again, or gone if it is not there.
                 match std::fs::read_to_string(&path) {
                     Ok(text) => self.set_text(&p.text_document.uri, text, false),
-                    Err(_) => self.documents.remove(&path).is_some(),
+                    Err(_) => self.remove(&path),
                 }
             }
             n::DidChangeWatchedFiles::METHOD => {
@@ -291,21 +341,21 @@ impl Server {
                     let Ok(path) = event.uri.to_file_path() else {
                         continue;
                     };
-                    if path.extension().is_none_or(|e| e != "kbr") {
+                    if path.extension().is_none_or(|e| e != "kbr") && !is_test_file(&path) {
                         continue;
                     }
                     let path = self.workspace_path(&path);
                     // An open document's text is the editor's; the disk catches up on save.
-                    if self.documents.get(&path).is_some_and(|d| d.open) {
+                    if self.files(&path).get(&path).is_some_and(|d| d.open) {
                         continue;
                     }
                     changed |= match std::fs::read_to_string(&path) {
                         Ok(text) => {
                             let doc = Document { text, open: false };
-                            self.documents.insert(path, doc);
+                            self.files_mut(&path).insert(path, doc);
                             true
                         }
-                        Err(_) => self.documents.remove(&path).is_some(),
+                        Err(_) => self.remove(&path),
                     };
                 }
                 changed
@@ -319,22 +369,91 @@ impl Server {
             return false;
         };
         let path = self.workspace_path(&path);
-        self.documents.insert(path, Document { text, open });
+        self.files_mut(&path).insert(path, Document { text, open });
         true
+    }
+
+    /// The rule files, or the test files when `path` names one.
+    fn files(&self, path: &Path) -> &BTreeMap<PathBuf, Document> {
+        match is_test_file(path) {
+            true => &self.tests,
+            false => &self.documents,
+        }
+    }
+
+    fn files_mut(&mut self, path: &Path) -> &mut BTreeMap<PathBuf, Document> {
+        match is_test_file(path) {
+            true => &mut self.tests,
+            false => &mut self.documents,
+        }
+    }
+
+    /// Forgets a file; whether it was known.
+    fn remove(&mut self, path: &Path) -> bool {
+        self.files_mut(path).remove(path).is_some()
     }
 
     /// The key a file has in the workspace: the path it was loaded under when it was, so that
     /// an editor's absolute path and the scan's path name one file.
     fn workspace_path(&self, path: &Path) -> PathBuf {
-        if self.documents.contains_key(path) {
+        let files = self.files(path);
+        if files.contains_key(path) {
             return path.to_path_buf();
         }
         let canonical = std::fs::canonicalize(path).ok();
-        self.documents
+        files
             .keys()
             .find(|k| canonical.is_some() && std::fs::canonicalize(k).ok() == canonical)
             .cloned()
             .unwrap_or_else(|| path.to_path_buf())
+    }
+
+    /// The rule id a test file names at a position: the test file's path, the id's place, and
+    /// the id.
+    fn test_rule_at(
+        &self,
+        pos: &lsp::TextDocumentPositionParams,
+    ) -> Option<(PathBuf, Range<usize>, String)> {
+        let path = pos.text_document.uri.to_file_path().ok()?;
+        if !is_test_file(&path) {
+            return None;
+        }
+        let path = self.workspace_path(&path);
+        let text = &self.tests.get(&path)?.text;
+        let offset = offset_of(text, pos.position)?;
+        let facts = self.test_facts.get(&path)?;
+        let (range, id) = facts
+            .rules
+            .iter()
+            .find(|(range, _)| range.start <= offset && offset <= range.end)?;
+        Some((path, range.clone(), id.clone()))
+    }
+
+    /// Every place a test file names a rule.
+    fn test_references(&self, rule: &str) -> Vec<lsp::Location> {
+        let mut found = Vec::new();
+        for (path, facts) in &self.test_facts {
+            let Some(doc) = self.tests.get(path) else {
+                continue;
+            };
+            for (range, _) in facts
+                .rules
+                .iter()
+                .filter(|(_, id)| id.eq_ignore_ascii_case(rule))
+            {
+                let range = lsp::Range {
+                    start: position_of(&doc.text, range.start),
+                    end: position_of(&doc.text, range.end),
+                };
+                if let Some(uri) = uri_of(path) {
+                    found.push(lsp::Location { uri, range });
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.uri.as_str(), a.range.start.line).cmp(&(b.uri.as_str(), b.range.start.line))
+        });
+        found
     }
 
     fn request(&mut self, request: Request) -> Response {
@@ -384,14 +503,20 @@ impl Server {
 
     fn location(&self, span: Span) -> Option<lsp::Location> {
         let file = self.sources.get(span.source)?;
-        let path = std::fs::canonicalize(file.name()).unwrap_or_else(|_| file.name().into());
         Some(lsp::Location {
-            uri: Url::from_file_path(path).ok()?,
+            uri: uri_of(Path::new(file.name()))?,
             range: range_of(file.text(), span),
         })
     }
 
     fn hover(&self, p: lsp::HoverParams) -> Option<lsp::Hover> {
+        if let Some((_, _, rule)) = self.test_rule_at(&p.text_document_position_params) {
+            let markdown = match self.index.definition(SymbolKind::Rule, &rule) {
+                Some(symbol) => symbol.detail.clone(),
+                None => format!("rule `{rule}` is not declared"),
+            };
+            return Some(markdown_hover(markdown));
+        }
         let (id, _, offset) = self.offset(&p.text_document_position_params)?;
         let markdown = match self.index.at(id, offset) {
             Some((kind, name)) => match self.index.definition(kind, &name) {
@@ -413,18 +538,17 @@ impl Server {
                 )
             }
         };
-        Some(lsp::Hover {
-            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
-                kind: lsp::MarkupKind::Markdown,
-                value: markdown,
-            }),
-            range: None,
-        })
+        Some(markdown_hover(markdown))
     }
 
     fn definition(&self, p: lsp::GotoDefinitionParams) -> Option<lsp::GotoDefinitionResponse> {
-        let (id, _, offset) = self.offset(&p.text_document_position_params)?;
-        let (kind, name) = self.index.at(id, offset)?;
+        let (kind, name) = match self.test_rule_at(&p.text_document_position_params) {
+            Some((_, _, rule)) => (SymbolKind::Rule, rule),
+            None => {
+                let (id, _, offset) = self.offset(&p.text_document_position_params)?;
+                self.index.at(id, offset)?
+            }
+        };
         let symbol = self.index.definition(kind, &name)?;
         Some(lsp::GotoDefinitionResponse::Scalar(
             self.location(symbol.span)?,
@@ -432,8 +556,13 @@ impl Server {
     }
 
     fn references(&self, p: lsp::ReferenceParams) -> Option<Vec<lsp::Location>> {
-        let (id, _, offset) = self.offset(&p.text_document_position)?;
-        let (kind, name) = self.index.at(id, offset)?;
+        let (kind, name) = match self.test_rule_at(&p.text_document_position) {
+            Some((_, _, rule)) => (SymbolKind::Rule, rule),
+            None => {
+                let (id, _, offset) = self.offset(&p.text_document_position)?;
+                self.index.at(id, offset)?
+            }
+        };
         let mut spans = Vec::new();
         if p.context.include_declaration
             && let Some(symbol) = self.index.definition(kind, &name)
@@ -441,10 +570,21 @@ impl Server {
             spans.push(symbol.span);
         }
         spans.extend(self.index.references(kind, &name));
-        Some(spans.into_iter().filter_map(|s| self.location(s)).collect())
+        let mut locations: Vec<lsp::Location> =
+            spans.into_iter().filter_map(|s| self.location(s)).collect();
+        // A rule's test cases use it too.
+        if kind == SymbolKind::Rule {
+            locations.extend(self.test_references(&name));
+        }
+        Some(locations)
     }
 
     fn completion(&self, p: lsp::CompletionParams) -> Option<lsp::CompletionResponse> {
+        if let Ok(path) = p.text_document_position.text_document.uri.to_file_path()
+            && is_test_file(&path)
+        {
+            return self.test_completion(&path, p.text_document_position.position);
+        }
         let (_, text, offset) = self.offset(&p.text_document_position)?;
         let item = |label: &str, kind: lsp::CompletionItemKind, detail: Option<String>| {
             lsp::CompletionItem {
@@ -485,6 +625,36 @@ impl Server {
                 .chain(names(SymbolKind::Condition, K::FUNCTION))
                 .collect(),
         };
+        Some(lsp::CompletionResponse::Array(items))
+    }
+
+    /// In a test file, the rule ids, where a case's `"rule"` is being written.
+    fn test_completion(
+        &self,
+        path: &Path,
+        position: lsp::Position,
+    ) -> Option<lsp::CompletionResponse> {
+        let text = &self.tests.get(&self.workspace_path(path))?.text;
+        let offset = offset_of(text, position)?;
+        let line = text.get(..offset)?.rsplit('\n').next().unwrap_or("");
+        // `"rule": "Q12` with the cursor inside the string.
+        let (_, after) = line.rsplit_once("\"rule\"")?;
+        let value = after.trim_start().strip_prefix(':')?.trim_start();
+        if !value.starts_with('"') || value.get(1..).is_some_and(|v| v.contains('"')) {
+            return None;
+        }
+        let items = self
+            .index
+            .symbols()
+            .iter()
+            .filter(|s| s.kind == SymbolKind::Rule)
+            .map(|s| lsp::CompletionItem {
+                label: s.name.clone(),
+                kind: Some(lsp::CompletionItemKind::CLASS),
+                detail: Some(s.detail.clone()),
+                ..lsp::CompletionItem::default()
+            })
+            .collect();
         Some(lsp::CompletionResponse::Array(items))
     }
 
@@ -566,31 +736,149 @@ impl Server {
     }
 }
 
+/// Whether a path names a rule test file.
+fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(TEST_FILE_SUFFIX))
+}
+
+/// A file's URI, from its path as loaded (relative to the working directory, perhaps).
+fn uri_of(path: &Path) -> Option<Url> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Url::from_file_path(path).ok()
+}
+
+fn markdown_hover(markdown: String) -> lsp::Hover {
+    lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value: markdown,
+        }),
+        range: None,
+    }
+}
+
+impl TestFacts {
+    /// Reads a rule test file as `kbrules test` does, without running it: that it reads (E0501,
+    /// E0502), and that each snapshot path names a file (E0504). The snapshots themselves are
+    /// read only by `kbrules test`.
+    fn read(path: &Path, text: &str) -> TestFacts {
+        let mut facts = TestFacts {
+            text: text.to_string(),
+            ..TestFacts::default()
+        };
+        let at = |range: Range<usize>| lsp::Range {
+            start: position_of(text, range.start),
+            end: position_of(text, range.end),
+        };
+        let file = match parse_test_file(text.as_bytes(), &path.display().to_string()) {
+            Ok(file) => file,
+            Err(d) => {
+                // At the line and column given, to the end of that line.
+                let (line, column) = d.position.unwrap_or((1, 1));
+                let line_start: usize = text
+                    .split_inclusive('\n')
+                    .take(line.saturating_sub(1))
+                    .map(str::len)
+                    .sum();
+                let rest = text.get(line_start..).unwrap_or("");
+                let line_text = rest.split('\n').next().unwrap_or("");
+                let start = line_start
+                    + line_text
+                        .char_indices()
+                        .nth(column.saturating_sub(1))
+                        .map_or(line_text.len(), |(i, _)| i);
+                let end = (line_start + line_text.len()).max(start);
+                let error = lsp_diagnostic(&d, at(start..end), Vec::new());
+                facts.read_errors.push(error);
+                return facts;
+            }
+        };
+        for case in file.cases {
+            if let Fixture::Path { written, path } = &case.snapshot
+                && !path.exists()
+            {
+                let d = Diagnostic::global(
+                    crate::Code::TestSnapshot,
+                    format!("snapshot `{written}` does not exist"),
+                )
+                .with_help("the path is relative to the test file's folder");
+                let error = lsp_diagnostic(&d, at(case.snapshot_at.clone()), Vec::new());
+                facts.read_errors.push(error);
+            }
+            facts.rules.push((case.rule_at, case.rule));
+        }
+        facts
+    }
+
+    /// The diagnostics against the library: the read errors, and each case of a rule it lacks
+    /// (E0503).
+    fn check(&mut self, index: &Index) {
+        let text = self.text.as_str();
+        let rules = || {
+            index
+                .symbols()
+                .iter()
+                .filter(|s| s.kind == SymbolKind::Rule)
+                .map(|s| s.name.as_str())
+        };
+        let mut diagnostics = self.read_errors.clone();
+        for (range, rule) in &self.rules {
+            if index.definition(SymbolKind::Rule, rule).is_some() {
+                continue;
+            }
+            let mut d = Diagnostic::global(
+                crate::Code::TestUnknownRule,
+                format!("rule `{rule}` is not in the library"),
+            );
+            if let Some(near) = crate::diagnostics::did_you_mean(rule, rules()) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            let range = lsp::Range {
+                start: position_of(text, range.start),
+                end: position_of(text, range.end),
+            };
+            diagnostics.push(lsp_diagnostic(&d, range, Vec::new()));
+        }
+        diagnostics.sort_by_key(|d| (d.range.start.line, d.range.start.character));
+        self.diagnostics = diagnostics;
+    }
+}
+
 fn to_lsp_diagnostic(sources: &Sources, d: &Diagnostic) -> lsp::Diagnostic {
     let range = d
         .span
         .and_then(|s| Some(range_of(sources.get(s.source)?.text(), s)))
         .unwrap_or_default();
-    let mut message = d.message.clone();
-    if let Some(help) = &d.help {
-        message.push_str("\nhelp: ");
-        message.push_str(help);
-    }
     let related: Vec<lsp::DiagnosticRelatedInformation> = d
         .labels
         .iter()
         .filter_map(|label| {
             let file = sources.get(label.span.source)?;
-            let path = std::fs::canonicalize(file.name()).unwrap_or_else(|_| file.name().into());
             Some(lsp::DiagnosticRelatedInformation {
                 location: lsp::Location {
-                    uri: Url::from_file_path(path).ok()?,
+                    uri: uri_of(Path::new(file.name()))?,
                     range: range_of(file.text(), label.span),
                 },
                 message: label.message.clone(),
             })
         })
         .collect();
+    lsp_diagnostic(d, range, related)
+}
+
+/// A diagnostic at a range: its help appended to its message, its labels as related places.
+fn lsp_diagnostic(
+    d: &Diagnostic,
+    range: lsp::Range,
+    related: Vec<lsp::DiagnosticRelatedInformation>,
+) -> lsp::Diagnostic {
+    let mut message = d.message.clone();
+    if let Some(help) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
     lsp::Diagnostic {
         range,
         severity: Some(match d.severity {

@@ -59,6 +59,10 @@ pub struct TestCase {
     pub needs: Vec<Map<String, Value>>,
     /// The line the case starts on.
     pub line: usize,
+    /// Where the rule's id is in the file's bytes, quotes included.
+    pub rule_at: std::ops::Range<usize>,
+    /// Where the snapshot (its path or its JSON) is in the file's bytes.
+    pub snapshot_at: std::ops::Range<usize>,
 }
 
 /// Where a case's snapshot is.
@@ -101,7 +105,8 @@ struct FileJson<'a> {
 #[serde(deny_unknown_fields)]
 struct CaseJson<'a> {
     name: String,
-    rule: String,
+    #[serde(borrow)]
+    rule: &'a RawValue,
     #[serde(borrow)]
     snapshot: &'a RawValue,
     verdict: String,
@@ -152,7 +157,15 @@ fn invalid(origin: &str, message: String, at: (usize, usize)) -> Diagnostic {
 /// Reads a test file's bytes (UTF-8, with or without a byte-order mark); `origin` is its path,
 /// which `snapshot` paths are relative to.
 pub fn parse_test_file(bytes: &[u8], origin: &str) -> Result<TestFile, Diagnostic> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let (bytes, bom) = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => (rest, 3),
+        None => (bytes, 0),
+    };
+    // A byte range of `text` as one of the file's bytes.
+    let range_of = |text: &str, part: &str| {
+        let start = offset_in(text, part) + bom;
+        start..start + part.len()
+    };
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = position(
             std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
@@ -224,6 +237,14 @@ pub fn parse_test_file(bytes: &[u8], origin: &str) -> Result<TestFile, Diagnosti
                     (line, column),
                 )
             })?;
+        let rule_text = case.rule.get();
+        let Ok(rule) = serde_json::from_str::<String>(rule_text) else {
+            return Err(invalid(
+                origin,
+                format!("cases[{i}].rule: expected a rule's id, a string"),
+                position(text, offset_in(text, rule_text)),
+            ));
+        };
         let snapshot_text = case.snapshot.get();
         let snapshot = match serde_json::from_str::<Value>(snapshot_text) {
             Ok(Value::String(written)) => Fixture::Path {
@@ -248,12 +269,14 @@ pub fn parse_test_file(bytes: &[u8], origin: &str) -> Result<TestFile, Diagnosti
         };
         cases.push(TestCase {
             name: case.name,
-            rule: case.rule,
+            rule,
             snapshot,
             verdict,
             evidence: case.evidence,
             needs: case.needs,
             line,
+            rule_at: range_of(text, rule_text),
+            snapshot_at: range_of(text, snapshot_text),
         });
     }
     Ok(TestFile {
@@ -293,6 +316,15 @@ mod tests {
             Fixture::Inline { text, line: 7, column: 19 } if text == r#"{ "kbrules_snapshot": 1 }"#
         ));
         assert_eq!(b.verdict, VerdictKind::NotEvaluable);
+        assert_eq!(&text[a.rule_at.clone()], r#""Q1""#);
+        assert_eq!(&text[a.snapshot_at.clone()], r#""fx/a.json""#);
+        assert_eq!(&text[b.snapshot_at.clone()], r#"{ "kbrules_snapshot": 1 }"#);
+        // Offsets are in the file's bytes, a byte-order mark included.
+        let with_bom = format!("\u{feff}{text}");
+        let file = parse_test_file(with_bom.as_bytes(), "x.tests.json").unwrap_or_else(|d| {
+            unreachable!("{d}");
+        });
+        assert_eq!(&with_bom[file.cases[0].rule_at.clone()], r#""Q1""#);
     }
 
     #[test]

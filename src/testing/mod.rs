@@ -52,7 +52,13 @@ pub fn load_test_files<P: AsRef<Path>>(paths: &[P]) -> (Vec<TestFile>, Vec<Diagn
     (files, errors)
 }
 
-fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
+/// The test files at `path`: itself, or those below it; `explicit` when the user named it.
+pub(crate) fn collect(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    errors: &mut Vec<Diagnostic>,
+) {
     let is_test = |p: &Path| {
         p.file_name()
             .and_then(|n| n.to_str())
