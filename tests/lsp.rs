@@ -161,6 +161,27 @@ impl Client {
     }
 }
 
+/// A server started on `root` and initialized: the client, and the answer to `initialize`.
+fn initialized(root: &Path) -> (Client, Value) {
+    let mut client = Client::start(root);
+    let root = client.uri("").trim_end_matches('/').to_string();
+    let init = client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": root, "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    (client, init)
+}
+
+/// Shuts the server down as an editor does; it must exit with success.
+fn shut_down(mut client: Client) {
+    let shutdown = client.request("shutdown", Value::Null);
+    assert_eq!(shutdown, Value::Null);
+    client.notify("exit", Value::Null);
+    let status = client.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap()
 }
@@ -170,15 +191,8 @@ fn an_editor_session() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shared.kbr"), SHARED).unwrap();
     std::fs::write(dir.path().join("rule.kbr"), RULE).unwrap();
-    let mut client = Client::start(dir.path());
-    let root = client.uri("").trim_end_matches('/').to_string();
-
-    let init = client.request(
-        "initialize",
-        json!({"processId": null, "rootUri": root, "capabilities": {}}),
-    );
+    let (mut client, init) = initialized(dir.path());
     insta::assert_snapshot!("initialize", pretty(&init));
-    client.notify("initialized", json!({}));
 
     // The workspace is checked at once: the rule resolves the other file's condition.
     assert_eq!(client.diagnostics("rule.kbr"), json!([]));
@@ -266,11 +280,7 @@ fn an_editor_session() {
     );
     assert_eq!(formatting[0]["newText"], json!(RULE));
 
-    let shutdown = client.request("shutdown", Value::Null);
-    assert_eq!(shutdown, Value::Null);
-    client.notify("exit", Value::Null);
-    let status = client.child.wait().unwrap();
-    assert!(status.success(), "{status}");
+    shut_down(client);
 }
 
 #[test]
@@ -285,13 +295,7 @@ fn a_root_with_a_rules_folder_is_checked_as_that_folder() {
         "rule Q1 { when and }\n",
     )
     .unwrap();
-    let mut client = Client::start(dir.path());
-    let root = client.uri("").trim_end_matches('/').to_string();
-    client.request(
-        "initialize",
-        json!({"processId": null, "rootUri": root, "capabilities": {}}),
-    );
-    client.notify("initialized", json!({}));
+    let (mut client, _) = initialized(dir.path());
     assert_eq!(client.diagnostics("rules/shared.kbr"), json!([]));
     // Answered after the first analysis: every diagnostic it published has arrived.
     client.request(
@@ -307,9 +311,7 @@ fn a_root_with_a_rules_folder_is_checked_as_that_folder() {
         "a fixture outside rules/ was checked: {:?}",
         client.notifications
     );
-    client.request("shutdown", Value::Null);
-    client.notify("exit", Value::Null);
-    assert!(client.child.wait().unwrap().success());
+    shut_down(client);
 }
 
 const TESTS: &str = r#"{
@@ -329,13 +331,7 @@ fn rule_tests_are_part_of_the_workspace() {
     std::fs::write(dir.path().join("shared.kbr"), SHARED).unwrap();
     std::fs::write(dir.path().join("rule.kbr"), RULE).unwrap();
     std::fs::write(dir.path().join("rule.tests.json"), TESTS).unwrap();
-    let mut client = Client::start(dir.path());
-    let root = client.uri("").trim_end_matches('/').to_string();
-    client.request(
-        "initialize",
-        json!({"processId": null, "rootUri": root, "capabilities": {}}),
-    );
-    client.notify("initialized", json!({}));
+    let (mut client, _) = initialized(dir.path());
 
     // A case of a rule the library lacks, and a snapshot path that names nothing.
     let diagnostics = client.diagnostics("rule.tests.json");
@@ -399,7 +395,5 @@ fn rule_tests_are_part_of_the_workspace() {
     let diagnostics = client.diagnostics("rule.tests.json");
     insta::assert_snapshot!("broken test file", pretty(&diagnostics));
 
-    client.request("shutdown", Value::Null);
-    client.notify("exit", Value::Null);
-    assert!(client.child.wait().unwrap().success());
+    shut_down(client);
 }
